@@ -1,0 +1,98 @@
+//! Reserve + settle on the shared stores. Redis: one pair (two scripts, two round trips) next to
+//! a bare `PING` round trip on the same server, measured in the same run — the ratio is what
+//! the ledger costs over the network floor. SQLite: one pair on a WAL file.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use budget_core::{
+    Enforcement, Ledger, Limits, Money, Periods, RedisLedger, ReserveRequest, SqliteLedger,
+};
+use criterion::{Criterion, criterion_group, criterion_main};
+use test_support::RedisServer;
+use time::{OffsetDateTime, UtcOffset};
+
+fn request() -> ReserveRequest {
+    let now = OffsetDateTime::now_utc();
+    ReserveRequest {
+        amount: Money::from_nanos(1_000),
+        limits: Limits {
+            total: Some(Money::from_nanos(i64::MAX as u64)),
+            daily: Some(Money::from_nanos(i64::MAX as u64)),
+            monthly: Some(Money::from_nanos(i64::MAX as u64)),
+        },
+        periods: Periods::at(now, UtcOffset::UTC),
+        now,
+        expires_at: now + Duration::from_secs(600),
+        enforcement: Enforcement::Hard,
+    }
+}
+
+async fn pair(ledger: &dyn Ledger, request: &ReserveRequest) {
+    let reservation = ledger.reserve(black_box(request)).await.expect("reserve");
+    ledger
+        .settle(&reservation, Money::from_nanos(500), request.now)
+        .await
+        .expect("settle");
+}
+
+fn redis(c: &mut Criterion) {
+    let server = RedisServer::start();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let ledger = RedisLedger::builder(server.url())
+        .namespace("bench")
+        .build()
+        .expect("ledger");
+    let mut ping_conn = runtime.block_on(async {
+        redis::Client::open(server.url())
+            .expect("client")
+            .get_multiplexed_async_connection()
+            .await
+            .expect("connection")
+    });
+    let request = request();
+    let mut group = c.benchmark_group("redis");
+    group.bench_function("ping", |b| {
+        b.to_async(&runtime).iter(|| {
+            let mut conn = ping_conn.clone();
+            async move {
+                let pong: String = redis::cmd("PING")
+                    .query_async(&mut conn)
+                    .await
+                    .expect("ping");
+                black_box(pong);
+            }
+        });
+    });
+    group.bench_function("reserve_settle", |b| {
+        b.to_async(&runtime).iter(|| pair(&ledger, &request));
+    });
+    group.finish();
+    // Keep the connection alive until both measurements are done.
+    runtime.block_on(async {
+        let _: String = redis::cmd("PING")
+            .query_async(&mut ping_conn)
+            .await
+            .expect("ping");
+    });
+}
+
+fn sqlite(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ledger = SqliteLedger::open(dir.path().join("bench.db")).expect("ledger");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let request = request();
+    c.bench_function("sqlite/reserve_settle", |b| {
+        b.to_async(&runtime).iter(|| pair(&ledger, &request));
+    });
+}
+
+criterion_group!(benches, redis, sqlite);
+criterion_main!(benches);

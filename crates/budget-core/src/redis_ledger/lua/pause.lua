@@ -1,0 +1,7 @@
+-- pause (ARGV[1] = '1') or resume (ARGV[1] = '0'). KEYS: meta. Reply: {'ok'}.
+if ARGV[1] == '1' then
+  redis.call('HSET', KEYS[1], 'paused', '1')
+else
+  redis.call('HDEL', KEYS[1], 'paused')
+end
+return {'ok'}

@@ -1,0 +1,411 @@
+//! [`RedisLedger`]: one budget shared by every process on every machine that reaches one Redis
+//! (or Redis Cluster).
+
+mod connection;
+mod scripts;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use deadpool_redis::redis::ScriptInvocation;
+use time::OffsetDateTime;
+
+use crate::calendar::Periods;
+use crate::error::BudgetError;
+use crate::ledger::{
+    Enforcement, Ledger, RecordRequest, Recorded, Reservation, ReservationId, ReserveRequest,
+    Settlement, Snapshot, WindowUsage,
+};
+use crate::limits::{LimitType, Limits};
+use crate::memory::unix_ms;
+use crate::money::Money;
+
+use connection::{Connector, Target};
+use scripts::{Keys, SCRIPTS, exceeded, money, refusal, unexpected, usage};
+
+/// How long a call may take, connecting included, before it fails with
+/// [`BudgetError::StoreUnavailable`], unless [`RedisLedgerBuilder::timeout`] says otherwise.
+pub const DEFAULT_REDIS_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// A [`Ledger`] in Redis: every process and machine using the same Redis and namespace shares
+/// one budget, one pause switch and one set of reservations.
+///
+/// # How it stays atomic
+///
+/// Every operation is **one Lua script**, loaded once and then called by its SHA (reloaded
+/// automatically if Redis answers `NOSCRIPT`, e.g. after a restart or `SCRIPT FLUSH`). Redis
+/// runs a script without interleaving anything else, so the limit check and the reservation are
+/// one step for every client. A paid call costs two round trips: reserve and settle.
+///
+/// All keys of a budget share the hash tag `{budgetllm:<namespace>}` (`…:meta`, `…:windows`,
+/// `…:reservations`, `…:leases`), so on Redis Cluster they live in one slot and each script
+/// runs on one node. Keys hold no secrets: only the namespace you choose.
+///
+/// # Amounts
+///
+/// Redis integers are signed 64-bit, so a window holds at most [`MAX_STORED_AMOUNT`]
+/// (≈ $92 million); a sum beyond it is [`BudgetError::Overflow`] with nothing changed. Lua
+/// numbers are doubles, so the scripts never add amounts as numbers: they compare and add
+/// decimal strings exactly, and write with `HINCRBY`.
+///
+/// # Failure
+///
+/// Every call is bounded by the [timeout](RedisLedgerBuilder::timeout). If Redis cannot be
+/// reached or does not answer in time, the call fails with [`BudgetError::StoreUnavailable`]:
+/// the budget fails closed and nothing is reserved. The next call after Redis is back
+/// reconnects on its own.
+///
+/// [`MAX_STORED_AMOUNT`]: crate::MAX_STORED_AMOUNT
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use std::time::Duration;
+/// use budget_core::{BudgetTracker, RedisLedger};
+///
+/// # fn main() -> Result<(), budget_core::BudgetError> {
+/// let ledger = RedisLedger::builder("redis://127.0.0.1:6379/0")
+///     .namespace("team-a")
+///     .timeout(Duration::from_millis(500))
+///     .build()?;
+/// let tracker = BudgetTracker::builder()
+///     .daily_limit_cents(500.0)
+///     .ledger(Arc::new(ledger))
+///     .build()?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct RedisLedger {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    connector: Connector,
+    namespace: String,
+    keys: Keys,
+}
+
+impl fmt::Debug for RedisLedger {
+    // The URL may carry a password, so it is not shown.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisLedger")
+            .field("namespace", &self.inner.namespace)
+            .field("cluster", &self.inner.connector.is_cluster())
+            .field("timeout", &self.inner.connector.timeout())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Configures a [`RedisLedger`]; made by [`RedisLedger::builder`] or
+/// [`RedisLedger::cluster_builder`].
+#[derive(Clone)]
+pub struct RedisLedgerBuilder {
+    target: Target,
+    namespace: String,
+    timeout: Duration,
+    pool_size: usize,
+}
+
+impl fmt::Debug for RedisLedgerBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisLedgerBuilder")
+            .field("namespace", &self.namespace)
+            .field("timeout", &self.timeout)
+            .field("pool_size", &self.pool_size)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisLedger {
+    /// Starts configuring a ledger on `url`: one server (`redis://host:port/db`, `rediss://…`)
+    /// or a cluster (`redis+cluster://host1:port1,host2:port2,…`, credentials before the first
+    /// host apply to every node).
+    pub fn builder(url: impl Into<String>) -> RedisLedgerBuilder {
+        RedisLedgerBuilder::new(Target::parse(&url.into()))
+    }
+
+    /// Starts configuring a ledger on a Redis Cluster reached through `node_urls`
+    /// (`redis://host:port` each; any subset of the nodes will do).
+    pub fn cluster_builder<I, S>(node_urls: I) -> RedisLedgerBuilder
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        RedisLedgerBuilder::new(Target::Cluster(
+            node_urls.into_iter().map(Into::into).collect(),
+        ))
+    }
+
+    /// The namespace this ledger's budget lives under.
+    pub fn namespace(&self) -> &str {
+        &self.inner.namespace
+    }
+}
+
+impl RedisLedgerBuilder {
+    fn new(target: Target) -> RedisLedgerBuilder {
+        RedisLedgerBuilder {
+            target,
+            namespace: "default".to_owned(),
+            timeout: DEFAULT_REDIS_TIMEOUT,
+            pool_size: 16,
+        }
+    }
+
+    /// The budget's namespace (default `"default"`): ledgers with the same namespace on the
+    /// same Redis share one budget; different namespaces are independent.
+    pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
+        self.namespace = namespace.into();
+        self
+    }
+
+    /// The longest any call may take, connecting included (default
+    /// [`DEFAULT_REDIS_TIMEOUT`]); after it the call fails with
+    /// [`BudgetError::StoreUnavailable`].
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// How many connections the pool may hold (default 16). Calls share a multiplexed
+    /// connection, so more are needed only to replace broken ones.
+    pub fn pool_size(mut self, pool_size: usize) -> Self {
+        self.pool_size = pool_size;
+        self
+    }
+
+    /// Checks the configuration and creates the pool. Does no network I/O: connecting happens
+    /// on the first call (so a ledger can be built while Redis is down, and fails closed).
+    pub fn build(self) -> Result<RedisLedger, BudgetError> {
+        let config = |option, reason| Err(BudgetError::InvalidConfig { option, reason });
+        if self.namespace.is_empty()
+            || self.namespace.len() > 128
+            || self
+                .namespace
+                .chars()
+                .any(|c| c == '{' || c == '}' || c.is_whitespace() || c.is_control())
+        {
+            return config(
+                "namespace",
+                "must be 1 to 128 characters without braces or whitespace",
+            );
+        }
+        if self.timeout.is_zero() {
+            return config("timeout", "must be longer than zero");
+        }
+        if self.pool_size == 0 {
+            return config("pool_size", "must be at least 1");
+        }
+        let connector = Connector::new(&self.target, self.timeout, self.pool_size)?;
+        Ok(RedisLedger {
+            inner: Arc::new(Inner {
+                connector,
+                keys: Keys::new(&self.namespace),
+                namespace: self.namespace,
+            }),
+        })
+    }
+}
+
+impl RedisLedger {
+    /// Runs one prepared script invocation and returns its reply as strings.
+    async fn invoke(&self, invocation: ScriptInvocation<'_>) -> Result<Vec<String>, BudgetError> {
+        let invocation = &invocation;
+        self.inner
+            .connector
+            .run(|mut conn| async move { invocation.invoke_async(&mut conn).await })
+            .await
+    }
+
+    /// The meta, windows, reservations and leases keys (or the last three) on `invocation`.
+    fn keys<'a>(&'a self, invocation: &mut ScriptInvocation<'a>, with_meta: bool) {
+        let keys = &self.inner.keys;
+        if with_meta {
+            invocation.key(&keys.meta);
+        }
+        invocation
+            .key(&keys.windows)
+            .key(&keys.reservations)
+            .key(&keys.leases);
+    }
+}
+
+/// A limit as a script argument: its nano-cents, or empty for none.
+fn limit_arg(limits: &Limits, limit_type: LimitType) -> String {
+    limits
+        .get(limit_type)
+        .map(|m| m.nanos().to_string())
+        .unwrap_or_default()
+}
+
+/// Three windows' `[spent, reserved]` pairs (total, month, day).
+fn windows(fields: &[String]) -> Result<[WindowUsage; 3], BudgetError> {
+    if fields.len() != 6 {
+        return Err(unexpected(fields));
+    }
+    Ok([
+        usage(&fields[0..2])?,
+        usage(&fields[2..4])?,
+        usage(&fields[4..6])?,
+    ])
+}
+
+#[async_trait]
+impl Ledger for RedisLedger {
+    async fn reserve(&self, request: &ReserveRequest) -> Result<Reservation, BudgetError> {
+        let mut invocation = SCRIPTS.reserve.prepare_invoke();
+        self.keys(&mut invocation, true);
+        invocation
+            .arg(unix_ms(request.now))
+            .arg(request.amount.nanos())
+            .arg(request.periods.day.to_string())
+            .arg(request.periods.month.to_string())
+            .arg(unix_ms(request.expires_at))
+            .arg(match request.enforcement {
+                Enforcement::Hard => "hard",
+                Enforcement::Soft => "soft",
+            });
+        for limit_type in LimitType::ALL {
+            invocation.arg(limit_arg(&request.limits, limit_type));
+        }
+        let reply = self.invoke(invocation).await?;
+        let (id, flagged) = match reply.as_slice() {
+            [tag, id, flagged @ ..] if tag == "ok" => (id, flagged),
+            [tag, fields @ ..] if tag == "exceeded" => {
+                return Err(exceeded(fields, request.amount)?.into());
+            }
+            _ => return Err(refusal(&reply)),
+        };
+        let id = money(id)?.nanos();
+        Ok(Reservation {
+            id: ReservationId(id),
+            amount: request.amount,
+            periods: request.periods,
+            expires_at: request.expires_at,
+            exceeded: match flagged {
+                [] => None,
+                fields => Some(exceeded(fields, request.amount)?),
+            },
+        })
+    }
+
+    async fn settle(
+        &self,
+        reservation: &Reservation,
+        actual: Money,
+        now: OffsetDateTime,
+    ) -> Result<Settlement, BudgetError> {
+        let mut invocation = SCRIPTS.settle.prepare_invoke();
+        self.keys(&mut invocation, false);
+        invocation
+            .arg(unix_ms(now))
+            .arg(reservation.id.0)
+            .arg(actual.nanos());
+        let reply = self.invoke(invocation).await?;
+        match reply.as_slice() {
+            [tag, charged, expired] if tag == "ok" => Ok(Settlement {
+                charged: money(charged)?,
+                expired: expired == "1",
+            }),
+            [tag] if tag == "unknown" => {
+                Err(BudgetError::UnknownReservation { id: reservation.id })
+            }
+            _ => Err(refusal(&reply)),
+        }
+    }
+
+    async fn record(&self, request: &RecordRequest) -> Result<Recorded, BudgetError> {
+        let mut invocation = SCRIPTS.record.prepare_invoke();
+        self.keys(&mut invocation, false);
+        invocation
+            .arg(unix_ms(request.now))
+            .arg(request.amount.nanos())
+            .arg(request.periods.day.to_string())
+            .arg(request.periods.month.to_string());
+        let reply = self.invoke(invocation).await?;
+        let after = match reply.as_slice() {
+            [tag, fields @ ..] if tag == "ok" => windows(fields)?,
+            _ => return Err(refusal(&reply)),
+        };
+        let exceeded = LimitType::ALL
+            .into_iter()
+            .zip(after)
+            .find_map(|(limit_type, w)| {
+                request
+                    .limits
+                    .check_window(limit_type, w, Money::ZERO)
+                    .err()
+            });
+        Ok(Recorded { exceeded })
+    }
+
+    async fn pause(&self) -> Result<(), BudgetError> {
+        self.set_paused(true).await
+    }
+
+    async fn resume(&self) -> Result<(), BudgetError> {
+        self.set_paused(false).await
+    }
+
+    async fn is_paused(&self) -> Result<bool, BudgetError> {
+        let mut invocation = SCRIPTS.is_paused.prepare_invoke();
+        invocation.key(&self.inner.keys.meta);
+        let reply = self.invoke(invocation).await?;
+        match reply.as_slice() {
+            [flag] => Ok(flag == "1"),
+            _ => Err(unexpected(&reply)),
+        }
+    }
+
+    async fn snapshot(
+        &self,
+        periods: Periods,
+        now: OffsetDateTime,
+    ) -> Result<Snapshot, BudgetError> {
+        let mut invocation = SCRIPTS.snapshot.prepare_invoke();
+        self.keys(&mut invocation, true);
+        invocation
+            .arg(unix_ms(now))
+            .arg(periods.day.to_string())
+            .arg(periods.month.to_string());
+        let reply = self.invoke(invocation).await?;
+        match reply.as_slice() {
+            [paused, fields @ ..] if paused == "0" || paused == "1" => {
+                let [total, monthly, daily] = windows(fields)?;
+                Ok(Snapshot {
+                    periods,
+                    total,
+                    daily,
+                    monthly,
+                    paused: paused == "1",
+                })
+            }
+            _ => Err(refusal(&reply)),
+        }
+    }
+
+    async fn reset(&self) -> Result<(), BudgetError> {
+        let mut invocation = SCRIPTS.reset.prepare_invoke();
+        self.keys(&mut invocation, false);
+        self.expect_ok(invocation).await
+    }
+}
+
+impl RedisLedger {
+    async fn set_paused(&self, paused: bool) -> Result<(), BudgetError> {
+        let mut invocation = SCRIPTS.pause.prepare_invoke();
+        invocation
+            .key(&self.inner.keys.meta)
+            .arg(if paused { "1" } else { "0" });
+        self.expect_ok(invocation).await
+    }
+
+    async fn expect_ok(&self, invocation: ScriptInvocation<'_>) -> Result<(), BudgetError> {
+        let reply = self.invoke(invocation).await?;
+        match reply.as_slice() {
+            [ok] if ok == "ok" => Ok(()),
+            _ => Err(unexpected(&reply)),
+        }
+    }
+}

@@ -1,0 +1,645 @@
+//! [`SqliteLedger`]: one budget shared by every process on one machine through one SQLite file,
+//! surviving restarts.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rusqlite::{
+    Connection, ErrorCode, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params,
+};
+use time::OffsetDateTime;
+
+use crate::calendar::Periods;
+use crate::error::{BudgetError, BudgetExceeded};
+use crate::ledger::{
+    EXPIRED_RESERVATION_RETENTION, Enforcement, Ledger, RecordRequest, Recorded, Reservation,
+    ReservationId, ReserveRequest, Settlement, Snapshot, WindowUsage,
+};
+use crate::limits::LimitType;
+use crate::memory::unix_ms;
+use crate::money::Money;
+use crate::stored::MAX_STORED_AMOUNT;
+
+/// How long an operation waits for another process's write to finish before it fails with
+/// [`BudgetError::StoreUnavailable`], unless [`SqliteLedger::open_with_busy_timeout`] says
+/// otherwise.
+pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The schema this version writes (`PRAGMA user_version`).
+const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = "
+    CREATE TABLE IF NOT EXISTS budget_meta (
+        name  TEXT PRIMARY KEY,
+        value INTEGER NOT NULL
+    ) STRICT;
+    CREATE TABLE IF NOT EXISTS budget_windows (
+        window   TEXT PRIMARY KEY,           -- 'total', 'm:2026-11', 'd:2026-11-29'
+        spent    INTEGER NOT NULL DEFAULT 0, -- nano-cents
+        reserved INTEGER NOT NULL DEFAULT 0
+    ) STRICT;
+    CREATE TABLE IF NOT EXISTS budget_reservations (
+        id         INTEGER PRIMARY KEY AUTOINCREMENT,
+        amount     INTEGER NOT NULL,
+        day        TEXT NOT NULL,
+        month      TEXT NOT NULL,
+        expires_ms INTEGER NOT NULL,
+        expired    INTEGER NOT NULL DEFAULT 0, -- 1: charged by its lease, kept for a late settle
+        due_ms     INTEGER NOT NULL            -- active: expires_ms; expired: when to forget it
+    ) STRICT;
+    CREATE INDEX IF NOT EXISTS budget_reservations_due ON budget_reservations (due_ms);
+";
+
+const RETENTION_MS: i64 = EXPIRED_RESERVATION_RETENTION.as_millis() as i64;
+
+/// A [`Ledger`] in a SQLite file: every process on this machine that opens the same file shares
+/// one budget, one pause switch and one set of reservations, and the state survives restarts.
+///
+/// Every operation is one `BEGIN IMMEDIATE` transaction — it takes the file's write lock before
+/// reading, so two processes can never both pass the limit check against the same room. The
+/// file is in WAL mode (readers never block the writer) with a busy timeout (an operation waits
+/// for another process's transaction rather than failing at once). Each operation runs on
+/// tokio's blocking pool, never on the async workers.
+///
+/// Amounts are stored as SQLite integers (signed 64-bit): a window holds at most
+/// [`MAX_STORED_AMOUNT`](crate::MAX_STORED_AMOUNT).
+///
+/// Durability: with WAL and `synchronous = NORMAL`, a committed operation survives the crash of
+/// any process; a power loss may lose the last few commits.
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use budget_core::{BudgetTracker, SqliteLedger};
+///
+/// # fn main() -> Result<(), budget_core::BudgetError> {
+/// let tracker = BudgetTracker::builder()
+///     .hard_limit_cents(1000.0)
+///     .ledger(Arc::new(SqliteLedger::open("budget.db")?))
+///     .build()?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct SqliteLedger {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    connection: Mutex<Connection>,
+}
+
+impl fmt::Debug for SqliteLedger {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqliteLedger")
+            .field("path", &self.inner.path)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A SQLite failure, with what the ledger was doing and on which file.
+#[derive(Debug, thiserror::Error)]
+#[error("{action} {path}: {detail}")]
+struct SqliteFailure {
+    action: &'static str,
+    path: PathBuf,
+    detail: String,
+    #[source]
+    source: rusqlite::Error,
+}
+
+impl SqliteLedger {
+    /// Opens the ledger file at `path`, creating it (and its tables) if missing, with the
+    /// [`DEFAULT_BUSY_TIMEOUT`].
+    ///
+    /// This is blocking file I/O; call it once at startup. Errors: the file cannot be opened or
+    /// created, or stays locked → [`BudgetError::StoreUnavailable`]; it is not a SQLite database
+    /// or holds a newer schema → [`BudgetError::StoreData`].
+    pub fn open(path: impl AsRef<Path>) -> Result<SqliteLedger, BudgetError> {
+        SqliteLedger::open_with_busy_timeout(path, DEFAULT_BUSY_TIMEOUT)
+    }
+
+    /// [`SqliteLedger::open`] with a custom busy timeout: how long an operation waits for
+    /// another process's transaction before failing with [`BudgetError::StoreUnavailable`].
+    pub fn open_with_busy_timeout(
+        path: impl AsRef<Path>,
+        busy_timeout: Duration,
+    ) -> Result<SqliteLedger, BudgetError> {
+        let path = path.as_ref().to_path_buf();
+        let fail = |action| {
+            let path = path.clone();
+            move |e| store_error(action, &path, e)
+        };
+        let mut connection = Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(fail("could not open the budget file"))?;
+        connection
+            .busy_timeout(busy_timeout)
+            .map_err(fail("could not configure the budget file"))?;
+        let journal: String = connection
+            .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
+            .map_err(fail("could not switch the budget file to WAL mode"))?;
+        if !journal.eq_ignore_ascii_case("wal") {
+            return Err(BudgetError::StoreData {
+                store: "sqlite",
+                detail: format!(
+                    "{} cannot use WAL mode (journal mode {journal})",
+                    path.display()
+                ),
+            });
+        }
+        connection
+            .pragma_update(None, "synchronous", "NORMAL")
+            .map_err(fail("could not configure the budget file"))?;
+        create_schema(&mut connection).map_err(|e| match e {
+            Schema::Sqlite(e) => store_error("could not create the budget tables in", &path, e),
+            Schema::Newer(version) => BudgetError::StoreData {
+                store: "sqlite",
+                detail: format!(
+                    "{} has schema version {version}, newer than this version's {SCHEMA_VERSION}",
+                    path.display()
+                ),
+            },
+        })?;
+        Ok(SqliteLedger {
+            inner: Arc::new(Inner {
+                path,
+                connection: Mutex::new(connection),
+            }),
+        })
+    }
+
+    /// The ledger file.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Runs `op` in one `BEGIN IMMEDIATE` transaction on the blocking pool, committing only
+    /// when it succeeds.
+    async fn transact<T, F>(&self, op: F) -> Result<T, BudgetError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> Result<T, OpError> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        let joined = tokio::task::spawn_blocking(move || {
+            let mut connection = inner
+                .connection
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let fail = |e| {
+                OpError::Budget(store_error(
+                    "could not update the budget in",
+                    &inner.path,
+                    e,
+                ))
+            };
+            let tx = connection
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(fail)?;
+            // Dropping `tx` on an error rolls back: a refused operation changes nothing.
+            let value = op(&tx)?;
+            tx.commit().map_err(fail)?;
+            Ok(value)
+        })
+        .await;
+        match joined {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(OpError::Budget(e))) => Err(e),
+            Ok(Err(OpError::Sqlite(e))) => Err(store_error(
+                "could not update the budget in",
+                &self.inner.path,
+                e,
+            )),
+            Err(join) => Err(BudgetError::StoreUnavailable {
+                store: "sqlite",
+                source: Box::new(join),
+            }),
+        }
+    }
+}
+
+/// What an operation inside a transaction can fail with.
+enum OpError {
+    Budget(BudgetError),
+    Sqlite(rusqlite::Error),
+}
+
+impl From<rusqlite::Error> for OpError {
+    fn from(e: rusqlite::Error) -> OpError {
+        OpError::Sqlite(e)
+    }
+}
+
+impl From<BudgetError> for OpError {
+    fn from(e: BudgetError) -> OpError {
+        OpError::Budget(e)
+    }
+}
+
+enum Schema {
+    Sqlite(rusqlite::Error),
+    Newer(i64),
+}
+
+fn create_schema(connection: &mut Connection) -> Result<(), Schema> {
+    let tx = connection
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(Schema::Sqlite)?;
+    let version: i64 = tx
+        .query_row("PRAGMA user_version", [], |row| row.get(0))
+        .map_err(Schema::Sqlite)?;
+    if version > SCHEMA_VERSION {
+        return Err(Schema::Newer(version));
+    }
+    tx.execute_batch(SCHEMA).map_err(Schema::Sqlite)?;
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+        .map_err(Schema::Sqlite)?;
+    tx.commit().map_err(Schema::Sqlite)
+}
+
+/// A locked, unreachable or broken file is `StoreUnavailable` (fail closed); a file that is
+/// not a database is `StoreData`.
+fn store_error(action: &'static str, path: &Path, e: rusqlite::Error) -> BudgetError {
+    let code = e.sqlite_error_code();
+    let detail = match code {
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
+            "the file stayed locked by another process for longer than the busy timeout".to_owned()
+        }
+        Some(ErrorCode::CannotOpen) => {
+            "the file cannot be opened or created; check that its directory exists and is writable"
+                .to_owned()
+        }
+        Some(ErrorCode::ReadOnly | ErrorCode::PermissionDenied) => {
+            "the file is read-only for this process".to_owned()
+        }
+        _ => e.to_string(),
+    };
+    if matches!(code, Some(ErrorCode::NotADatabase)) {
+        return BudgetError::StoreData {
+            store: "sqlite",
+            detail: format!("{} is not a SQLite database", path.display()),
+        };
+    }
+    BudgetError::StoreUnavailable {
+        store: "sqlite",
+        source: Box::new(SqliteFailure {
+            action,
+            path: path.to_path_buf(),
+            detail,
+            source: e,
+        }),
+    }
+}
+
+/// A stored integer as [`Money`]; negative means the file was not written by us.
+fn stored(value: i64) -> Result<Money, OpError> {
+    u64::try_from(value).map(Money::from_nanos).map_err(|_| {
+        OpError::Budget(BudgetError::StoreData {
+            store: "sqlite",
+            detail: format!("negative amount {value}"),
+        })
+    })
+}
+
+/// The window row names of a day and month, in limit-check order (total, month, day).
+fn window_names(day: &str, month: &str) -> [(LimitType, String); 3] {
+    [
+        (LimitType::Total, "total".to_owned()),
+        (LimitType::Monthly, format!("m:{month}")),
+        (LimitType::Daily, format!("d:{day}")),
+    ]
+}
+
+fn read_window(tx: &Transaction<'_>, name: &str) -> Result<WindowUsage, OpError> {
+    let row: Option<(i64, i64)> = tx
+        .prepare_cached("SELECT spent, reserved FROM budget_windows WHERE window = ?1")?
+        .query_row([name], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()?;
+    let (spent, reserved) = row.unwrap_or((0, 0));
+    Ok(WindowUsage {
+        spent: stored(spent)?,
+        reserved: stored(reserved)?,
+    })
+}
+
+fn write_window(tx: &Transaction<'_>, name: &str, usage: WindowUsage) -> Result<(), OpError> {
+    // `usage` went through `checked`, so both fit in an i64.
+    let spent = i64::try_from(usage.spent.nanos()).unwrap_or(i64::MAX);
+    let reserved = i64::try_from(usage.reserved.nanos()).unwrap_or(i64::MAX);
+    tx.prepare_cached(
+        "INSERT INTO budget_windows (window, spent, reserved) VALUES (?1, ?2, ?3)
+         ON CONFLICT (window) DO UPDATE SET spent = excluded.spent, reserved = excluded.reserved",
+    )?
+    .execute(params![name, spent, reserved])?;
+    Ok(())
+}
+
+/// `spent` and `reserved` as a window's new state, provided their sum fits the store.
+fn checked(limit_type: LimitType, spent: u128, reserved: u128) -> Result<WindowUsage, BudgetError> {
+    if spent + reserved > u128::from(MAX_STORED_AMOUNT.nanos()) {
+        return Err(BudgetError::Overflow { limit_type });
+    }
+    // Both are at most MAX_STORED_AMOUNT here.
+    Ok(WindowUsage {
+        spent: Money::from_nanos(spent as u64),
+        reserved: Money::from_nanos(reserved as u64),
+    })
+}
+
+fn wide(m: Money) -> u128 {
+    u128::from(m.nanos())
+}
+
+/// Applies `change` to the total, month and day windows (in that order), writing nothing
+/// unless all three succeed. Returns the new states.
+fn update(
+    tx: &Transaction<'_>,
+    day: &str,
+    month: &str,
+    mut change: impl FnMut(LimitType, WindowUsage) -> Result<WindowUsage, BudgetError>,
+) -> Result<[WindowUsage; 3], OpError> {
+    let names = window_names(day, month);
+    let mut after = [WindowUsage::default(); 3];
+    for (slot, (limit_type, name)) in after.iter_mut().zip(&names) {
+        *slot = change(*limit_type, read_window(tx, name)?)?;
+    }
+    for (usage, (_, name)) in after.iter().zip(&names) {
+        write_window(tx, name, *usage)?;
+    }
+    Ok(after)
+}
+
+/// A stored reservation.
+struct Held {
+    id: i64,
+    amount: Money,
+    day: String,
+    month: String,
+    expires_ms: i64,
+    expired: bool,
+}
+
+fn held(row: &rusqlite::Row<'_>) -> rusqlite::Result<(i64, i64, String, String, i64, bool)> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+        row.get(5)?,
+    ))
+}
+
+fn to_held(
+    (id, amount, day, month, expires_ms, expired): (i64, i64, String, String, i64, bool),
+) -> Result<Held, OpError> {
+    Ok(Held {
+        id,
+        amount: stored(amount)?,
+        day,
+        month,
+        expires_ms,
+        expired,
+    })
+}
+
+/// Charges every active reservation whose lease ran out at `now_ms` in full, and forgets
+/// expired ones past their retention.
+fn sweep(tx: &Transaction<'_>, now_ms: i64) -> Result<(), OpError> {
+    let due = tx
+        .prepare_cached(
+            "SELECT id, amount, day, month, expires_ms, expired FROM budget_reservations
+             WHERE due_ms <= ?1",
+        )?
+        .query_map([now_ms], held)?
+        .collect::<Result<Vec<_>, _>>()?;
+    for row in due {
+        let held = to_held(row)?;
+        if !held.expired {
+            let amount = wide(held.amount);
+            // Moving reserved to spent keeps their sum: cannot overflow.
+            update(tx, &held.day, &held.month, |limit_type, w| {
+                checked(
+                    limit_type,
+                    wide(w.spent) + amount,
+                    wide(w.reserved).saturating_sub(amount),
+                )
+            })?;
+            let purge_ms = held.expires_ms.saturating_add(RETENTION_MS);
+            if purge_ms > now_ms {
+                tx.prepare_cached(
+                    "UPDATE budget_reservations SET expired = 1, due_ms = ?2 WHERE id = ?1",
+                )?
+                .execute([held.id, purge_ms])?;
+                continue;
+            }
+        }
+        tx.prepare_cached("DELETE FROM budget_reservations WHERE id = ?1")?
+            .execute([held.id])?;
+    }
+    Ok(())
+}
+
+fn is_paused(tx: &Transaction<'_>) -> Result<bool, OpError> {
+    let paused: Option<i64> = tx
+        .prepare_cached("SELECT value FROM budget_meta WHERE name = 'paused'")?
+        .query_row([], |row| row.get(0))
+        .optional()?;
+    Ok(paused == Some(1))
+}
+
+fn set_paused(tx: &Transaction<'_>, paused: bool) -> Result<(), OpError> {
+    tx.execute(
+        "INSERT INTO budget_meta (name, value) VALUES ('paused', ?1)
+         ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        [i64::from(paused)],
+    )?;
+    Ok(())
+}
+
+fn reserve(tx: &Transaction<'_>, request: &ReserveRequest) -> Result<Reservation, OpError> {
+    sweep(tx, unix_ms(request.now))?;
+    if is_paused(tx)? {
+        return Err(BudgetError::Paused.into());
+    }
+    let amount = request.amount;
+    let (day, month) = (
+        request.periods.day.to_string(),
+        request.periods.month.to_string(),
+    );
+    let mut exceeded: Option<BudgetExceeded> = None;
+    update(tx, &day, &month, |limit_type, w| {
+        if let Err(e) = request.limits.check_window(limit_type, w, amount) {
+            match request.enforcement {
+                Enforcement::Hard => return Err(e.into()),
+                Enforcement::Soft => {
+                    exceeded.get_or_insert(e);
+                }
+            }
+        }
+        checked(limit_type, wide(w.spent), wide(w.reserved) + wide(amount))
+    })?;
+    let expires_ms = unix_ms(request.expires_at);
+    // Below MAX_STORED_AMOUNT: `checked` passed.
+    let amount_stored = i64::try_from(amount.nanos()).unwrap_or(i64::MAX);
+    tx.prepare_cached(
+        "INSERT INTO budget_reservations (amount, day, month, expires_ms, due_ms)
+         VALUES (?1, ?2, ?3, ?4, ?4)",
+    )?
+    .execute(params![amount_stored, day, month, expires_ms])?;
+    let id = u64::try_from(tx.last_insert_rowid()).unwrap_or_default();
+    Ok(Reservation {
+        id: ReservationId(id),
+        amount,
+        periods: request.periods,
+        expires_at: request.expires_at,
+        exceeded,
+    })
+}
+
+fn settle(
+    tx: &Transaction<'_>,
+    id: ReservationId,
+    actual: Money,
+    now_ms: i64,
+) -> Result<Settlement, OpError> {
+    sweep(tx, now_ms)?;
+    let unknown = || OpError::Budget(BudgetError::UnknownReservation { id });
+    let key = i64::try_from(id.0).map_err(|_| unknown())?;
+    let row = tx
+        .prepare_cached(
+            "SELECT id, amount, day, month, expires_ms, expired FROM budget_reservations
+             WHERE id = ?1",
+        )?
+        .query_row([key], held)
+        .optional()?;
+    let held = to_held(row.ok_or_else(unknown)?)?;
+    let amount = wide(held.amount);
+    let settlement = if held.expired {
+        // The lease already charged `amount`; only a cost above it is still owed.
+        let extra = actual.saturating_sub(held.amount);
+        update(tx, &held.day, &held.month, |limit_type, w| {
+            checked(limit_type, wide(w.spent) + wide(extra), wide(w.reserved))
+        })?;
+        Settlement {
+            charged: extra,
+            expired: true,
+        }
+    } else {
+        update(tx, &held.day, &held.month, |limit_type, w| {
+            checked(
+                limit_type,
+                wide(w.spent) + wide(actual),
+                wide(w.reserved).saturating_sub(amount),
+            )
+        })?;
+        Settlement {
+            charged: actual,
+            expired: false,
+        }
+    };
+    tx.prepare_cached("DELETE FROM budget_reservations WHERE id = ?1")?
+        .execute([held.id])?;
+    Ok(settlement)
+}
+
+fn record(tx: &Transaction<'_>, request: &RecordRequest) -> Result<Recorded, OpError> {
+    sweep(tx, unix_ms(request.now))?;
+    let amount = wide(request.amount);
+    let (day, month) = (
+        request.periods.day.to_string(),
+        request.periods.month.to_string(),
+    );
+    let after = update(tx, &day, &month, |limit_type, w| {
+        checked(limit_type, wide(w.spent) + amount, wide(w.reserved))
+    })?;
+    let exceeded = LimitType::ALL
+        .into_iter()
+        .zip(after)
+        .find_map(|(limit_type, w)| {
+            request
+                .limits
+                .check_window(limit_type, w, Money::ZERO)
+                .err()
+        });
+    Ok(Recorded { exceeded })
+}
+
+fn snapshot(tx: &Transaction<'_>, periods: Periods, now_ms: i64) -> Result<Snapshot, OpError> {
+    sweep(tx, now_ms)?;
+    let [(_, total), (_, month), (_, day)] =
+        window_names(&periods.day.to_string(), &periods.month.to_string());
+    Ok(Snapshot {
+        periods,
+        total: read_window(tx, &total)?,
+        monthly: read_window(tx, &month)?,
+        daily: read_window(tx, &day)?,
+        paused: is_paused(tx)?,
+    })
+}
+
+fn reset(tx: &Transaction<'_>) -> Result<(), OpError> {
+    // Windows with reservations in flight stay (at zero spent); the rest are dropped.
+    tx.execute_batch(
+        "DELETE FROM budget_windows WHERE reserved = 0;
+         UPDATE budget_windows SET spent = 0;
+         DELETE FROM budget_reservations WHERE expired = 1;",
+    )?;
+    Ok(())
+}
+
+#[async_trait]
+impl Ledger for SqliteLedger {
+    async fn reserve(&self, request: &ReserveRequest) -> Result<Reservation, BudgetError> {
+        let request = *request;
+        self.transact(move |tx| reserve(tx, &request)).await
+    }
+
+    async fn settle(
+        &self,
+        reservation: &Reservation,
+        actual: Money,
+        now: OffsetDateTime,
+    ) -> Result<Settlement, BudgetError> {
+        let id = reservation.id;
+        self.transact(move |tx| settle(tx, id, actual, unix_ms(now)))
+            .await
+    }
+
+    async fn record(&self, request: &RecordRequest) -> Result<Recorded, BudgetError> {
+        let request = *request;
+        self.transact(move |tx| record(tx, &request)).await
+    }
+
+    async fn pause(&self) -> Result<(), BudgetError> {
+        self.transact(|tx| set_paused(tx, true)).await
+    }
+
+    async fn resume(&self) -> Result<(), BudgetError> {
+        self.transact(|tx| set_paused(tx, false)).await
+    }
+
+    async fn is_paused(&self) -> Result<bool, BudgetError> {
+        self.transact(is_paused).await
+    }
+
+    async fn snapshot(
+        &self,
+        periods: Periods,
+        now: OffsetDateTime,
+    ) -> Result<Snapshot, BudgetError> {
+        self.transact(move |tx| snapshot(tx, periods, unix_ms(now)))
+            .await
+    }
+
+    async fn reset(&self) -> Result<(), BudgetError> {
+        self.transact(reset).await
+    }
+}

@@ -1,0 +1,824 @@
+//! One behaviour, every store: the same `Ledger` checks run against `MemoryLedger`,
+//! `SqliteLedger`, `RedisLedger` and `RedisLedger` on a Redis Cluster. Each store's test file
+//! includes this module and calls [`run_all`] with a factory for fresh, empty ledgers.
+
+#![allow(dead_code, unreachable_pub)] // every store's test binary uses a different part
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use budget_core::{
+    BudgetError, EXPIRED_RESERVATION_RETENTION, Enforcement, Ledger, LimitType, Limits, Money,
+    Periods, RecordRequest, Reservation, ReserveRequest, Settlement, Snapshot, WindowUsage,
+};
+use time::macros::datetime;
+use time::{Date, OffsetDateTime};
+
+/// Makes a fresh, empty ledger (a new namespace, a new file…).
+pub type Factory<'a> = &'a dyn Fn() -> Arc<dyn Ledger>;
+
+/// 2026-11-29 12:00 UTC: the instant every check starts from.
+pub const T0: OffsetDateTime = datetime!(2026-11-29 12:00 UTC);
+
+pub fn periods(at: OffsetDateTime) -> Periods {
+    Periods::of_date(at.date())
+}
+
+pub fn nanos(n: u64) -> Money {
+    Money::from_nanos(n)
+}
+
+pub fn limits(total: Option<u64>, monthly: Option<u64>, daily: Option<u64>) -> Limits {
+    Limits {
+        total: total.map(nanos),
+        monthly: monthly.map(nanos),
+        daily: daily.map(nanos),
+    }
+}
+
+pub fn request(
+    amount: u64,
+    limits: Limits,
+    now: OffsetDateTime,
+    lease: Duration,
+) -> ReserveRequest {
+    ReserveRequest {
+        amount: nanos(amount),
+        limits,
+        periods: periods(now),
+        now,
+        expires_at: now + lease,
+        enforcement: Enforcement::Hard,
+    }
+}
+
+pub const LEASE: Duration = Duration::from_secs(600);
+
+pub async fn reserve(
+    ledger: &dyn Ledger,
+    amount: u64,
+    limits: Limits,
+) -> Result<Reservation, BudgetError> {
+    ledger.reserve(&request(amount, limits, T0, LEASE)).await
+}
+
+pub async fn snapshot_at(ledger: &dyn Ledger, day: Date, now: OffsetDateTime) -> Snapshot {
+    ledger
+        .snapshot(Periods::of_date(day), now)
+        .await
+        .expect("snapshot")
+}
+
+pub async fn snapshot(ledger: &dyn Ledger) -> Snapshot {
+    snapshot_at(ledger, T0.date(), T0).await
+}
+
+pub fn usage(spent: u64, reserved: u64) -> WindowUsage {
+    WindowUsage {
+        spent: nanos(spent),
+        reserved: nanos(reserved),
+    }
+}
+
+/// All three windows of the snapshot hold `spent` / `reserved`.
+#[track_caller]
+pub fn assert_windows(s: &Snapshot, spent: u64, reserved: u64, what: &str) {
+    for limit_type in LimitType::ALL {
+        assert_eq!(
+            s.window(limit_type),
+            usage(spent, reserved),
+            "{what}: {limit_type} window"
+        );
+    }
+}
+
+/// Runs every check on fresh ledgers from `fresh`. `max_sum` is the largest sum one window of
+/// the store holds (`Money::MAX` in memory, `MAX_STORED_AMOUNT` in SQLite and Redis).
+pub async fn run_all(fresh: Factory<'_>, max_sum: Money) {
+    reserve_settle_release(&*fresh()).await;
+    limits_are_checked_in_order_and_refusals_change_nothing(&*fresh()).await;
+    soft_mode_allows_and_flags(&*fresh()).await;
+    pause_blocks_reserve_only(&*fresh()).await;
+    record_charges_and_reports(&*fresh()).await;
+    reset_keeps_flight_and_pause(&*fresh()).await;
+    lease_expiry_charges_once(&*fresh()).await;
+    expired_records_are_forgotten_after_retention(&*fresh()).await;
+    settle_charges_the_reserved_periods(&*fresh()).await;
+    large_amounts_are_exact(&*fresh()).await;
+    overflow_changes_nothing(&*fresh(), max_sum).await;
+    unknown_reservations_are_refused(&*fresh()).await;
+}
+
+async fn reserve_settle_release(ledger: &dyn Ledger) {
+    let l = limits(Some(1_000), Some(1_000), Some(1_000));
+    let a = reserve(ledger, 300, l).await.expect("reserve a");
+    let b = reserve(ledger, 200, l).await.expect("reserve b");
+    assert_ne!(a.id, b.id, "reservation ids are unique");
+    assert_eq!(a.amount, nanos(300));
+    assert_eq!(a.periods, periods(T0));
+    assert_eq!(a.expires_at, T0 + LEASE);
+    assert_eq!(a.exceeded, None);
+    assert_windows(&snapshot(ledger).await, 0, 500, "after two reservations");
+
+    let settled = ledger.settle(&a, nanos(120), T0).await.expect("settle a");
+    assert_eq!(
+        settled,
+        Settlement {
+            charged: nanos(120),
+            expired: false
+        }
+    );
+    assert_windows(&snapshot(ledger).await, 120, 200, "after settling a");
+
+    let released = ledger.release(&b, T0).await.expect("release b");
+    assert_eq!(
+        released,
+        Settlement {
+            charged: Money::ZERO,
+            expired: false
+        }
+    );
+    assert_windows(&snapshot(ledger).await, 120, 0, "after releasing b");
+    assert!(!snapshot(ledger).await.paused);
+}
+
+async fn limits_are_checked_in_order_and_refusals_change_nothing(ledger: &dyn Ledger) {
+    let held = reserve(ledger, 600, Limits::default())
+        .await
+        .expect("reserve");
+    ledger.settle(&held, nanos(400), T0).await.expect("settle");
+    let _open = reserve(ledger, 100, Limits::default())
+        .await
+        .expect("reserve open");
+    let before = snapshot(ledger).await;
+
+    // Everything over: the longest-lived window is named.
+    let err = reserve(ledger, 600, limits(Some(1_000), Some(900), Some(800)))
+        .await
+        .unwrap_err();
+    let BudgetError::BudgetExceeded(e) = err else {
+        panic!("expected BudgetExceeded, got {err:?}")
+    };
+    assert_eq!(e.limit_type, LimitType::Total);
+    assert_eq!(
+        (e.spent(), e.reserved(), e.limit(), e.requested()),
+        (nanos(400), nanos(100), nanos(1_000), nanos(600))
+    );
+
+    // Only the day is over.
+    let err = reserve(ledger, 600, limits(None, Some(10_000), Some(1_099)))
+        .await
+        .unwrap_err();
+    let BudgetError::BudgetExceeded(e) = err else {
+        panic!("expected BudgetExceeded, got {err:?}")
+    };
+    assert_eq!(e.limit_type, LimitType::Daily);
+
+    // Only the month is over.
+    let err = reserve(ledger, 600, limits(None, Some(1_099), None))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, BudgetError::BudgetExceeded(e) if e.limit_type == LimitType::Monthly));
+    assert_eq!(
+        snapshot(ledger).await,
+        before,
+        "a refused reservation changes nothing"
+    );
+
+    // Exactly at the limit fits.
+    reserve(ledger, 500, limits(Some(1_000), Some(1_000), Some(1_000)))
+        .await
+        .expect("fits exactly");
+    assert_windows(
+        &snapshot(ledger).await,
+        400,
+        600,
+        "after filling to the limit",
+    );
+    let err = reserve(ledger, 1, limits(Some(1_000), None, None))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, BudgetError::BudgetExceeded(_)),
+        "one nano-cent over is refused: {err:?}"
+    );
+}
+
+async fn soft_mode_allows_and_flags(ledger: &dyn Ledger) {
+    let mut req = request(700, limits(None, Some(500), Some(600)), T0, LEASE);
+    req.enforcement = Enforcement::Soft;
+    let r = ledger.reserve(&req).await.expect("soft reserve is allowed");
+    let e = r
+        .exceeded
+        .expect("the window put over its limit is flagged");
+    assert_eq!(e.limit_type, LimitType::Monthly);
+    assert_eq!(
+        (e.spent(), e.reserved(), e.limit(), e.requested()),
+        (Money::ZERO, Money::ZERO, nanos(500), nanos(700))
+    );
+    assert_windows(&snapshot(ledger).await, 0, 700, "soft reservation is held");
+}
+
+async fn pause_blocks_reserve_only(ledger: &dyn Ledger) {
+    let open = reserve(ledger, 100, Limits::default())
+        .await
+        .expect("reserve");
+    assert!(!ledger.is_paused().await.unwrap());
+    ledger.pause().await.expect("pause");
+    ledger.pause().await.expect("pausing twice is fine");
+    assert!(ledger.is_paused().await.unwrap());
+    assert!(snapshot(ledger).await.paused);
+    let err = reserve(ledger, 1, Limits::default()).await.unwrap_err();
+    assert!(
+        matches!(err, BudgetError::Paused),
+        "paused reserve: {err:?}"
+    );
+    assert_windows(
+        &snapshot(ledger).await,
+        0,
+        100,
+        "a paused reserve changes nothing",
+    );
+    // Money already in flight settles; incurred costs are recorded.
+    ledger
+        .settle(&open, nanos(80), T0)
+        .await
+        .expect("settle while paused");
+    ledger
+        .record(&RecordRequest {
+            amount: nanos(20),
+            limits: Limits::default(),
+            periods: periods(T0),
+            now: T0,
+        })
+        .await
+        .expect("record while paused");
+    assert_windows(
+        &snapshot(ledger).await,
+        100,
+        0,
+        "settled and recorded while paused",
+    );
+    ledger.resume().await.expect("resume");
+    assert!(!ledger.is_paused().await.unwrap());
+    reserve(ledger, 1, Limits::default())
+        .await
+        .expect("reserve after resume");
+}
+
+async fn record_charges_and_reports(ledger: &dyn Ledger) {
+    let l = limits(Some(1_000), Some(500), None);
+    let _open = reserve(ledger, 100, Limits::default())
+        .await
+        .expect("reserve");
+    let rec = |amount| RecordRequest {
+        amount: nanos(amount),
+        limits: l,
+        periods: periods(T0),
+        now: T0,
+    };
+    let r = ledger.record(&rec(400)).await.expect("record");
+    assert_eq!(
+        r.exceeded, None,
+        "400 + 100 reserved is at the monthly limit, not over"
+    );
+    let r = ledger
+        .record(&rec(1))
+        .await
+        .expect("record over the limit is still recorded");
+    let e = r.exceeded.expect("over the monthly limit");
+    assert_eq!(e.limit_type, LimitType::Monthly);
+    assert_eq!(
+        (e.spent(), e.reserved(), e.limit()),
+        (nanos(401), nanos(100), nanos(500))
+    );
+    assert_windows(&snapshot(ledger).await, 401, 100, "after records");
+}
+
+async fn reset_keeps_flight_and_pause(ledger: &dyn Ledger) {
+    let open = reserve(ledger, 300, Limits::default())
+        .await
+        .expect("reserve open");
+    let done = reserve(ledger, 200, Limits::default())
+        .await
+        .expect("reserve done");
+    ledger.settle(&done, nanos(150), T0).await.expect("settle");
+    // A reservation on another day, already expired (charged by its lease) before the reset.
+    let yesterday = T0 - Duration::from_secs(86_400);
+    let stale = ledger
+        .reserve(&request(
+            50,
+            Limits::default(),
+            yesterday,
+            Duration::from_secs(1),
+        ))
+        .await
+        .expect("reserve stale");
+    ledger.pause().await.unwrap();
+    let s = snapshot(ledger).await;
+    assert_eq!(s.total, usage(200, 300), "the stale lease was charged");
+
+    ledger.reset().await.expect("reset");
+    let s = snapshot(ledger).await;
+    assert_windows(&s, 0, 300, "reset zeroes spent, keeps reserved");
+    assert!(s.paused, "reset keeps the pause flag");
+    assert_eq!(
+        snapshot_at(ledger, yesterday.date(), T0).await.daily,
+        usage(0, 0)
+    );
+    let err = ledger.settle(&stale, nanos(50), T0).await.unwrap_err();
+    assert!(
+        matches!(err, BudgetError::UnknownReservation { id } if id == stale.id),
+        "expired record forgotten: {err:?}"
+    );
+    ledger
+        .settle(&open, nanos(300), T0)
+        .await
+        .expect("in-flight reservation settles after reset");
+    assert_windows(
+        &snapshot(ledger).await,
+        300,
+        0,
+        "after settling the in-flight reservation",
+    );
+}
+
+async fn lease_expiry_charges_once(ledger: &dyn Ledger) {
+    let lease = Duration::from_secs(30);
+    let short = ledger
+        .reserve(&request(500, Limits::default(), T0, lease))
+        .await
+        .unwrap();
+    let over = ledger
+        .reserve(&request(200, Limits::default(), T0, lease))
+        .await
+        .unwrap();
+    let long = ledger
+        .reserve(&request(70, Limits::default(), T0, lease * 10))
+        .await
+        .unwrap();
+    let before_expiry = T0 + lease - Duration::from_millis(1);
+    assert_windows(
+        &snapshot_at(ledger, T0.date(), before_expiry).await,
+        0,
+        770,
+        "before expiry",
+    );
+    let after = T0 + lease;
+    assert_windows(
+        &snapshot_at(ledger, T0.date(), after).await,
+        700,
+        70,
+        "at expiry: charged in full",
+    );
+    assert_windows(
+        &snapshot_at(ledger, T0.date(), after + lease).await,
+        700,
+        70,
+        "swept once, never twice",
+    );
+
+    // A late settle charges only what the actual cost exceeds the amount by.
+    let s = ledger
+        .settle(&short, nanos(120), after)
+        .await
+        .expect("late settle");
+    assert_eq!(
+        s,
+        Settlement {
+            charged: Money::ZERO,
+            expired: true
+        }
+    );
+    let s = ledger
+        .settle(&over, nanos(260), after)
+        .await
+        .expect("late settle above");
+    assert_eq!(
+        s,
+        Settlement {
+            charged: nanos(60),
+            expired: true
+        }
+    );
+    assert_windows(
+        &snapshot_at(ledger, T0.date(), after).await,
+        760,
+        70,
+        "after late settles",
+    );
+    let err = ledger.settle(&short, nanos(1), after).await.unwrap_err();
+    assert!(
+        matches!(err, BudgetError::UnknownReservation { .. }),
+        "settling twice: {err:?}"
+    );
+
+    // A reserve also sweeps: the long lease runs out and is charged by the next operation.
+    ledger
+        .reserve(&request(1, Limits::default(), T0 + lease * 10, lease))
+        .await
+        .unwrap();
+    let s = snapshot_at(ledger, T0.date(), T0 + lease * 10).await;
+    assert_windows(&s, 830, 1, "long lease charged by the next reserve");
+    let s = ledger
+        .release(&long, T0 + lease * 10)
+        .await
+        .expect("late release");
+    assert_eq!(
+        s,
+        Settlement {
+            charged: Money::ZERO,
+            expired: true
+        }
+    );
+}
+
+async fn expired_records_are_forgotten_after_retention(ledger: &dyn Ledger) {
+    let lease = Duration::from_secs(5);
+    let r = ledger
+        .reserve(&request(40, Limits::default(), T0, lease))
+        .await
+        .unwrap();
+    let purge = T0 + lease + EXPIRED_RESERVATION_RETENTION;
+    // Swept straight past expiry and retention in one step: charged, then forgotten.
+    assert_windows(
+        &snapshot_at(ledger, T0.date(), purge).await,
+        40,
+        0,
+        "charged at expiry",
+    );
+    let err = ledger.settle(&r, nanos(40), purge).await.unwrap_err();
+    assert!(
+        matches!(err, BudgetError::UnknownReservation { .. }),
+        "{err:?}"
+    );
+
+    let r = ledger
+        .reserve(&request(10, Limits::default(), T0, lease))
+        .await
+        .unwrap();
+    assert_windows(
+        &snapshot_at(ledger, T0.date(), T0 + lease).await,
+        50,
+        0,
+        "second lease charged",
+    );
+    let just_before = purge - Duration::from_millis(1);
+    let s = ledger
+        .settle(&r, nanos(15), just_before)
+        .await
+        .expect("still remembered");
+    assert_eq!(
+        s,
+        Settlement {
+            charged: nanos(5),
+            expired: true
+        }
+    );
+}
+
+async fn settle_charges_the_reserved_periods(ledger: &dyn Ledger) {
+    let before_midnight = datetime!(2026-11-30 23:59:59 UTC);
+    let after_midnight = datetime!(2026-12-01 00:00:01 UTC);
+    let r = ledger
+        .reserve(&request(900, Limits::default(), before_midnight, LEASE))
+        .await
+        .unwrap();
+    ledger.settle(&r, nanos(700), after_midnight).await.unwrap();
+    let old = snapshot_at(ledger, before_midnight.date(), after_midnight).await;
+    assert_eq!(
+        (old.daily, old.monthly, old.total),
+        (usage(700, 0), usage(700, 0), usage(700, 0))
+    );
+    let new = snapshot_at(ledger, after_midnight.date(), after_midnight).await;
+    assert_eq!(
+        (new.daily, new.monthly, new.total),
+        (usage(0, 0), usage(0, 0), usage(700, 0))
+    );
+
+    // Windows of other days in the same month add up in the month.
+    ledger
+        .record(&RecordRequest {
+            amount: nanos(5),
+            limits: Limits::default(),
+            periods: periods(datetime!(2026-11-02 08:00 UTC)),
+            now: after_midnight,
+        })
+        .await
+        .unwrap();
+    let nov = snapshot_at(
+        ledger,
+        datetime!(2026-11-02 08:00 UTC).date(),
+        after_midnight,
+    )
+    .await;
+    assert_eq!(
+        (nov.daily, nov.monthly, nov.total),
+        (usage(5, 0), usage(705, 0), usage(705, 0))
+    );
+}
+
+async fn large_amounts_are_exact(ledger: &dyn Ledger) {
+    // Above 2^53 a double cannot count single nano-cents: sums must stay exact.
+    let two53 = 1u64 << 53;
+    let rec = |amount| RecordRequest {
+        amount: nanos(amount),
+        limits: Limits::default(),
+        periods: periods(T0),
+        now: T0,
+    };
+    ledger.record(&rec(two53 + 1)).await.unwrap();
+    ledger.record(&rec(two53 + 3)).await.unwrap();
+    assert_windows(&snapshot(ledger).await, 2 * two53 + 4, 0, "sum above 2^53");
+
+    let spent = 2 * two53 + 4;
+    let limit = (1u64 << 60) + 7;
+    let l = limits(Some(limit), None, None);
+    let r = reserve(ledger, limit - spent - 1, l)
+        .await
+        .expect("one nano-cent below the limit fits");
+    reserve(ledger, 1, l)
+        .await
+        .expect("the last nano-cent fits");
+    let err = reserve(ledger, 1, l).await.unwrap_err();
+    let BudgetError::BudgetExceeded(e) = err else {
+        panic!("one over a 2^60 limit: {err:?}")
+    };
+    assert_eq!(
+        (e.spent(), e.reserved(), e.limit()),
+        (nanos(spent), nanos(limit - spent), nanos(limit))
+    );
+    let s = ledger
+        .settle(&r, nanos(limit - spent - 2), T0)
+        .await
+        .unwrap();
+    assert_eq!(s.charged, nanos(limit - spent - 2));
+    assert_windows(&snapshot(ledger).await, limit - 2, 1, "exact after settle");
+    // A limit above what any store holds is still compared exactly.
+    reserve(
+        ledger,
+        5,
+        limits(Some(u64::MAX), Some(u64::MAX), Some(u64::MAX)),
+    )
+    .await
+    .expect("huge limits");
+}
+
+async fn overflow_changes_nothing(ledger: &dyn Ledger, max_sum: Money) {
+    let max = max_sum.nanos();
+    let rec = |amount| RecordRequest {
+        amount: nanos(amount),
+        limits: Limits::default(),
+        periods: periods(T0),
+        now: T0,
+    };
+    let r = reserve(ledger, 10, Limits::default()).await.unwrap();
+    ledger
+        .record(&rec(max - 10))
+        .await
+        .expect("up to the store's maximum");
+    let full = snapshot(ledger).await;
+    assert_windows(&full, max - 10, 10, "full");
+
+    let err = ledger.record(&rec(1)).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            BudgetError::Overflow {
+                limit_type: LimitType::Total
+            }
+        ),
+        "record: {err:?}"
+    );
+    let err = reserve(ledger, 1, Limits::default()).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            BudgetError::Overflow {
+                limit_type: LimitType::Total
+            }
+        ),
+        "reserve: {err:?}"
+    );
+    let err = ledger.settle(&r, nanos(11), T0).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            BudgetError::Overflow {
+                limit_type: LimitType::Total
+            }
+        ),
+        "settle: {err:?}"
+    );
+    assert_eq!(snapshot(ledger).await, full, "an overflow changes nothing");
+    // The reservation is still there and settles within range.
+    ledger
+        .settle(&r, nanos(10), T0)
+        .await
+        .expect("settle within range");
+    assert_windows(&snapshot(ledger).await, max, 0, "at the maximum");
+
+    // An amount beyond any store's range is refused, wherever the window stands.
+    let err = reserve(ledger, u64::MAX, Limits::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, BudgetError::Overflow { .. }),
+        "huge reserve: {err:?}"
+    );
+}
+
+async fn unknown_reservations_are_refused(ledger: &dyn Ledger) {
+    let real = reserve(ledger, 10, Limits::default()).await.unwrap();
+    let mut fake = real;
+    fake.id = budget_core::ReservationId(real.id.0 + 1_000);
+    let before = snapshot(ledger).await;
+    let err = ledger.settle(&fake, nanos(5), T0).await.unwrap_err();
+    assert!(
+        matches!(err, BudgetError::UnknownReservation { id } if id == fake.id),
+        "{err:?}"
+    );
+    let err = ledger.release(&fake, T0).await.unwrap_err();
+    assert!(
+        matches!(err, BudgetError::UnknownReservation { .. }),
+        "{err:?}"
+    );
+    assert_eq!(
+        snapshot(ledger).await,
+        before,
+        "an unknown id changes nothing"
+    );
+    ledger.release(&real, T0).await.unwrap();
+    let err = ledger.release(&real, T0).await.unwrap_err();
+    assert!(
+        matches!(err, BudgetError::UnknownReservation { .. }),
+        "released twice: {err:?}"
+    );
+}
+
+/// ≥ 64 tasks over two handles on one shared store (two pools, two connections to one file),
+/// with limits that fit a fraction of them: every window ends with `spent <= limit`, spent
+/// equal to the sum of settled costs, and nothing left reserved.
+pub async fn concurrency(a: Arc<dyn Ledger>, b: Arc<dyn Ledger>, tasks: usize) {
+    let l = limits(Some(40_000), Some(30_000), Some(25_000));
+    let mut handles = Vec::new();
+    for i in 0..tasks {
+        let ledger = if i % 2 == 0 {
+            Arc::clone(&a)
+        } else {
+            Arc::clone(&b)
+        };
+        handles.push(tokio::spawn(async move {
+            let mut charged = 0u64;
+            let mut granted = 0u32;
+            for round in 0..4u64 {
+                // Deterministic spread of amounts in 500..=1_499.
+                let amount = 500 + (i as u64 * 7_919 + round * 104_729) % 1_000;
+                match ledger.reserve(&request(amount, l, T0, LEASE)).await {
+                    Ok(r) => {
+                        granted += 1;
+                        let actual = amount * 3 / 4;
+                        let s = ledger.settle(&r, nanos(actual), T0).await.expect("settle");
+                        assert_eq!(s.charged, nanos(actual));
+                        charged += actual;
+                    }
+                    Err(BudgetError::BudgetExceeded(_)) => {}
+                    Err(e) => panic!("unexpected error: {e}"),
+                }
+            }
+            (charged, granted)
+        }));
+    }
+    let mut charged = 0;
+    let mut granted = 0;
+    for h in handles {
+        let (c, g) = h.await.expect("task");
+        charged += c;
+        granted += g;
+    }
+    let s = snapshot(&*a).await;
+    assert_windows(
+        &s,
+        charged,
+        0,
+        "spent = sum of settled costs, nothing reserved",
+    );
+    assert!(s.daily.spent <= nanos(25_000), "daily {:?}", s.daily);
+    assert!(
+        granted > 0 && granted < tasks as u32 * 4,
+        "the limit fits a fraction: {granted} granted"
+    );
+}
+
+/// Set in the environment of the child process of a crash test.
+pub const CRASH_CHILD_ENV: &str = "BUDGETLLM_TEST_CRASH_CHILD";
+
+/// The amounts the crash child reserves.
+pub const CRASH_AMOUNTS: [u64; 5] = [100, 200, 300, 400, 500];
+
+/// The crash child's body: reserves [`CRASH_AMOUNTS`] at [`T0`] with [`LEASE`], reports their
+/// ids on stdout, and waits to be killed (exiting on its own after a minute).
+pub async fn hold_reservations_until_killed(ledger: &dyn Ledger) {
+    use std::io::Write;
+    let mut ids = Vec::new();
+    for amount in CRASH_AMOUNTS {
+        let r = reserve(ledger, amount, Limits::default())
+            .await
+            .expect("child reserve");
+        ids.push(r.id.0.to_string());
+    }
+    let mut out = std::io::stdout();
+    writeln!(out, "RESERVED {}", ids.join(",")).expect("write ids");
+    out.flush().expect("flush");
+    // Killed long before this; the bound only keeps an orphan from lingering if the parent died.
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    std::process::exit(3);
+}
+
+/// Re-runs this test binary's `test_name` as a child process with [`CRASH_CHILD_ENV`] set to
+/// `spec`, waits for the ids of the reservations it holds, and SIGKILLs it.
+pub fn run_and_kill_crash_child(test_name: &str, spec: &str) -> Vec<u64> {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(std::env::current_exe().expect("test binary"))
+        .args(["--exact", test_name, "--nocapture", "--test-threads=1"])
+        .env(CRASH_CHILD_ENV, spec)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn the child process");
+    let stdout = child.stdout.take().expect("child stdout");
+    let ids = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        // libtest may print the test's name on the same line first.
+        .find_map(|line| line.split_once("RESERVED ").map(|(_, ids)| ids.to_owned()))
+        .expect("the child reports its reservations");
+    // SIGKILL: no destructor, no drop guard, no chance to settle anything.
+    child.kill().expect("kill the child");
+    let status = child.wait().expect("reap the child");
+    assert!(
+        !status.success(),
+        "the child was killed, it did not exit cleanly"
+    );
+    ids.split(',').map(|id| id.parse().expect("id")).collect()
+}
+
+/// After the child holding [`CRASH_AMOUNTS`] was killed: its reservations are still held until
+/// the lease runs out, then charged in full exactly once; a late settle charges only the excess.
+pub async fn assert_crashed_reservations_charged_once(ledger: &dyn Ledger, ids: &[u64]) {
+    let sum: u64 = CRASH_AMOUNTS.iter().sum();
+    assert_eq!(ids.len(), CRASH_AMOUNTS.len());
+    assert_windows(
+        &snapshot(ledger).await,
+        0,
+        sum,
+        "held after the crash, before the lease runs out",
+    );
+    let expiry = T0 + LEASE;
+    assert_windows(
+        &snapshot_at(ledger, T0.date(), expiry).await,
+        sum,
+        0,
+        "charged in full at lease expiry (no leak)",
+    );
+    assert_windows(
+        &snapshot_at(ledger, T0.date(), expiry + LEASE).await,
+        sum,
+        0,
+        "charged once (no double charge)",
+    );
+    // Had the call finished after all, a late settle adds only the excess.
+    let late = Reservation {
+        id: budget_core::ReservationId(ids[0]),
+        amount: nanos(CRASH_AMOUNTS[0]),
+        periods: periods(T0),
+        expires_at: expiry,
+        exceeded: None,
+    };
+    let s = ledger
+        .settle(&late, nanos(CRASH_AMOUNTS[0] + 7), expiry)
+        .await
+        .expect("late settle");
+    assert_eq!(
+        s,
+        Settlement {
+            charged: nanos(7),
+            expired: true
+        }
+    );
+    let err = ledger
+        .settle(&late, nanos(CRASH_AMOUNTS[0]), expiry)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, BudgetError::UnknownReservation { .. }),
+        "{err:?}"
+    );
+    assert_windows(
+        &snapshot_at(ledger, T0.date(), expiry).await,
+        sum + 7,
+        0,
+        "final: no phantom reservation",
+    );
+}

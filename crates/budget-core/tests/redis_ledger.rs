@@ -1,0 +1,282 @@
+//! `RedisLedger` against a real redis-server and a real 3-master Redis Cluster: the shared
+//! ledger checks, two pools racing, a SIGKILLed process holding reservations, outages, a
+//! server that never answers, and script reloading.
+
+#![cfg(feature = "redis")]
+
+mod conformance;
+
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use budget_core::{BudgetError, Ledger, Limits, MAX_STORED_AMOUNT, RedisLedger};
+use conformance::{T0, assert_windows, nanos, reserve, snapshot};
+use test_support::{RedisCluster, RedisServer};
+
+static NAMESPACES: AtomicUsize = AtomicUsize::new(0);
+
+fn fresh_namespace() -> String {
+    format!("test-{}", NAMESPACES.fetch_add(1, Ordering::Relaxed))
+}
+
+fn ledger(url: &str, namespace: &str) -> Arc<dyn Ledger> {
+    Arc::new(
+        RedisLedger::builder(url)
+            .namespace(namespace)
+            .build()
+            .expect("build the ledger"),
+    )
+}
+
+fn redis_cli(port: u16, args: &[&str]) -> String {
+    let out = Command::new("redis-cli")
+        .args(["-p", &port.to_string()])
+        .args(args)
+        .output()
+        .expect("run redis-cli");
+    assert!(out.status.success(), "redis-cli {args:?}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_ledger_passes_the_shared_ledger_checks() {
+    let server = RedisServer::start();
+    let url = server.url();
+    conformance::run_all(&|| ledger(&url, &fresh_namespace()), MAX_STORED_AMOUNT).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redis_cluster_passes_the_shared_ledger_checks_and_never_overspends() {
+    let cluster = RedisCluster::start();
+    let url = cluster.url();
+    conformance::run_all(&|| ledger(&url, &fresh_namespace()), MAX_STORED_AMOUNT).await;
+
+    // The same budget through the node-list builder and through the URL, racing.
+    let namespace = fresh_namespace();
+    let by_nodes: Arc<dyn Ledger> = Arc::new(
+        RedisLedger::cluster_builder(cluster.urls())
+            .namespace(&namespace)
+            .build()
+            .unwrap(),
+    );
+    conformance::concurrency(by_nodes, ledger(&url, &namespace), 64).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_pools_on_one_redis_never_overspend() {
+    let server = RedisServer::start();
+    let namespace = fresh_namespace();
+    conformance::concurrency(
+        ledger(&server.url(), &namespace),
+        ledger(&server.url(), &namespace),
+        64,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_killed_process_s_reservations_are_charged_exactly_once() {
+    if let Ok(url) = std::env::var(conformance::CRASH_CHILD_ENV) {
+        conformance::hold_reservations_until_killed(&*ledger(&url, "crash")).await;
+        return;
+    }
+    let server = RedisServer::start();
+    let ids = conformance::run_and_kill_crash_child(
+        "a_killed_process_s_reservations_are_charged_exactly_once",
+        &server.url(),
+    );
+    conformance::assert_crashed_reservations_charged_once(&*ledger(&server.url(), "crash"), &ids)
+        .await;
+}
+
+#[tokio::test]
+async fn keys_share_one_hash_tag_and_namespaces_are_independent() {
+    let server = RedisServer::start();
+    let a = ledger(&server.url(), "team-a");
+    let b = ledger(&server.url(), "team-b");
+    let r = reserve(&*a, 100, Limits::default()).await.unwrap();
+    a.settle(&r, nanos(40), T0).await.unwrap();
+    reserve(&*a, 5, Limits::default()).await.unwrap();
+    a.pause().await.unwrap();
+    assert_windows(
+        &snapshot(&*b).await,
+        0,
+        0,
+        "another namespace is another budget",
+    );
+    assert!(!b.is_paused().await.unwrap());
+
+    let keys = redis_cli(server.port(), &["--scan"]);
+    let mut keys: Vec<&str> = keys.lines().collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        [
+            "{budgetllm:team-a}:leases",
+            "{budgetllm:team-a}:meta",
+            "{budgetllm:team-a}:reservations",
+            "{budgetllm:team-a}:windows",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn scripts_are_reloaded_after_script_flush() {
+    let server = RedisServer::start();
+    let ledger = ledger(&server.url(), "flush");
+    reserve(&*ledger, 10, Limits::default()).await.unwrap();
+    assert_eq!(redis_cli(server.port(), &["SCRIPT", "FLUSH"]).trim(), "OK");
+    reserve(&*ledger, 10, Limits::default())
+        .await
+        .expect("NOSCRIPT is answered by loading the script");
+    assert_windows(
+        &snapshot(&*ledger).await,
+        0,
+        20,
+        "both reservations, each once",
+    );
+}
+
+#[tokio::test]
+async fn a_dropped_connection_loses_nothing_and_recovers() {
+    let server = RedisServer::start();
+    let ledger = ledger(&server.url(), "drop");
+    let r = reserve(&*ledger, 500, Limits::default()).await.unwrap();
+    ledger.settle(&r, nanos(321), T0).await.unwrap();
+    let open = reserve(&*ledger, 50, Limits::default()).await.unwrap();
+
+    redis_cli(server.port(), &["CLIENT", "KILL", "TYPE", "normal"]);
+    // The call that meets the dead connection fails closed (or already reconnects); the next
+    // one works, and everything settled before is there.
+    let mut attempts = 0;
+    let s = loop {
+        attempts += 1;
+        match ledger.snapshot(conformance::periods(T0), T0).await {
+            Ok(s) => break s,
+            Err(BudgetError::StoreUnavailable { .. }) if attempts < 3 => {}
+            Err(e) => panic!("after a dropped connection: {e}"),
+        }
+    };
+    assert_windows(&s, 321, 50, "nothing settled before the drop is lost");
+    ledger.settle(&open, nanos(50), T0).await.unwrap();
+    assert_windows(&snapshot(&*ledger).await, 371, 0, "works again");
+}
+
+#[tokio::test]
+async fn a_stopped_redis_fails_closed_within_the_timeout_and_recovers_after_restart() {
+    let server = RedisServer::start();
+    let timeout = Duration::from_millis(400);
+    let ledger = RedisLedger::builder(server.url())
+        .namespace("outage")
+        .timeout(timeout)
+        .build()
+        .unwrap();
+    let l = Limits {
+        total: Some(nanos(1_000)),
+        ..Limits::default()
+    };
+    let r = reserve(&ledger, 100, l).await.unwrap();
+    ledger.settle(&r, nanos(100), T0).await.unwrap();
+
+    server.stop();
+    for _ in 0..3 {
+        let started = Instant::now();
+        let err = reserve(&ledger, 100, l).await.unwrap_err();
+        let took = started.elapsed();
+        assert!(
+            matches!(err, BudgetError::StoreUnavailable { store: "redis", .. }),
+            "{err:?}"
+        );
+        assert!(
+            took <= timeout + Duration::from_millis(200),
+            "failed closed in {took:?}"
+        );
+        let err = ledger.is_paused().await.unwrap_err();
+        assert!(
+            matches!(err, BudgetError::StoreUnavailable { .. }),
+            "{err:?}"
+        );
+    }
+
+    server.restart();
+    // The test server has persistence off, so it comes back empty; the ledger reconnects.
+    let r = reserve(&ledger, 100, l)
+        .await
+        .expect("works again after the restart");
+    ledger.settle(&r, nanos(60), T0).await.unwrap();
+    assert_windows(&snapshot(&ledger).await, 60, 0, "after the restart");
+}
+
+#[tokio::test]
+async fn a_server_that_never_answers_fails_closed_within_the_timeout() {
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "redis://127.0.0.1:{}/0",
+        silent.local_addr().unwrap().port()
+    );
+    let timeout = Duration::from_millis(300);
+    let ledger = RedisLedger::builder(url).timeout(timeout).build().unwrap();
+    let started = Instant::now();
+    let err = reserve(&ledger, 1, Limits::default()).await.unwrap_err();
+    let took = started.elapsed();
+    assert!(
+        matches!(err, BudgetError::StoreUnavailable { store: "redis", .. }),
+        "{err:?}"
+    );
+    assert!(
+        took >= timeout / 2 && took <= timeout + Duration::from_millis(200),
+        "took {took:?}"
+    );
+    assert!(err.to_string().contains("unavailable"), "{err}");
+}
+
+#[test]
+fn bad_configuration_is_refused_at_build() {
+    let invalid = |builder: budget_core::RedisLedgerBuilder| match builder.build() {
+        Err(BudgetError::InvalidConfig { option, .. }) => option,
+        other => panic!("expected InvalidConfig, got {other:?}"),
+    };
+    assert_eq!(
+        invalid(RedisLedger::builder("http://127.0.0.1:6379")),
+        "redis_url"
+    );
+    assert_eq!(
+        invalid(RedisLedger::builder("redis+cluster://")),
+        "redis_url"
+    );
+    assert_eq!(
+        invalid(RedisLedger::builder("redis://127.0.0.1").namespace("a{b}")),
+        "namespace"
+    );
+    assert_eq!(
+        invalid(RedisLedger::builder("redis://127.0.0.1").namespace("")),
+        "namespace"
+    );
+    assert_eq!(
+        invalid(RedisLedger::builder("redis://127.0.0.1").timeout(Duration::ZERO)),
+        "timeout"
+    );
+    assert_eq!(
+        invalid(RedisLedger::builder("redis://127.0.0.1").pool_size(0)),
+        "pool_size"
+    );
+    // Building does no network I/O: a ledger for an unreachable server builds, then fails closed.
+    RedisLedger::builder("redis://127.0.0.1:1/0")
+        .build()
+        .expect("builds offline");
+}
+
+#[test]
+fn debug_output_never_shows_the_url_or_its_password() {
+    let ledger = RedisLedger::builder("redis://:hunter2-secret@127.0.0.1:6379/0")
+        .build()
+        .unwrap();
+    let shown = format!("{ledger:?}");
+    assert!(
+        !shown.contains("hunter2") && !shown.contains("6379"),
+        "{shown}"
+    );
+    assert!(shown.contains("default"), "{shown}");
+}

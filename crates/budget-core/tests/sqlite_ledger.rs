@@ -1,0 +1,185 @@
+//! `SqliteLedger` against real SQLite files: the shared ledger checks, two connections racing
+//! on one file, restarts, a SIGKILLed process holding reservations, and clear errors.
+
+#![cfg(feature = "sqlite")]
+
+mod conformance;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use budget_core::{BudgetError, Ledger, Limits, MAX_STORED_AMOUNT, SqliteLedger};
+use conformance::{T0, assert_windows, nanos, reserve, snapshot};
+
+fn open(path: &Path) -> Arc<dyn Ledger> {
+    Arc::new(SqliteLedger::open(path).expect("open the ledger file"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_ledger_passes_the_shared_ledger_checks() {
+    let dir = tempfile::tempdir().unwrap();
+    let n = AtomicUsize::new(0);
+    let fresh = || {
+        open(
+            &dir.path()
+                .join(format!("budget-{}.db", n.fetch_add(1, Ordering::Relaxed))),
+        )
+    };
+    conformance::run_all(&fresh, MAX_STORED_AMOUNT).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_connections_on_one_file_never_overspend() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("budget.db");
+    conformance::concurrency(open(&path), open(&path), 64).await;
+}
+
+#[tokio::test]
+async fn state_survives_reopening_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("budget.db");
+    let (open_reservation, settled) = {
+        let ledger = open(&path);
+        let a = reserve(&*ledger, 300, Limits::default()).await.unwrap();
+        let b = reserve(&*ledger, 200, Limits::default()).await.unwrap();
+        ledger.settle(&a, nanos(250), T0).await.unwrap();
+        ledger.pause().await.unwrap();
+        (b, snapshot(&*ledger).await)
+    };
+    let ledger = open(&path);
+    assert_eq!(
+        snapshot(&*ledger).await,
+        settled,
+        "same state after reopening"
+    );
+    assert!(ledger.is_paused().await.unwrap());
+    ledger
+        .settle(&open_reservation, nanos(100), T0)
+        .await
+        .expect("a reservation from before the restart settles");
+    assert_windows(
+        &snapshot(&*ledger).await,
+        350,
+        0,
+        "after settling across the restart",
+    );
+    let next = {
+        ledger.resume().await.unwrap();
+        reserve(&*ledger, 1, Limits::default()).await.unwrap()
+    };
+    assert!(next.id > open_reservation.id, "ids are never reused");
+}
+
+#[tokio::test]
+async fn a_killed_process_s_reservations_are_charged_exactly_once() {
+    if let Ok(path) = std::env::var(conformance::CRASH_CHILD_ENV) {
+        conformance::hold_reservations_until_killed(&*open(Path::new(&path))).await;
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("budget.db");
+    let ids = conformance::run_and_kill_crash_child(
+        "a_killed_process_s_reservations_are_charged_exactly_once",
+        path.to_str().unwrap(),
+    );
+    conformance::assert_crashed_reservations_charged_once(&*open(&path), &ids).await;
+}
+
+#[test]
+fn opening_a_file_in_a_missing_directory_is_store_unavailable() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("missing").join("budget.db");
+    let err = SqliteLedger::open(&path).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            BudgetError::StoreUnavailable {
+                store: "sqlite",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let message = format!("{err}: {}", std::error::Error::source(&err).unwrap());
+    assert!(
+        message.contains("budget.db") && message.contains("directory"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_file_that_is_not_a_database_is_store_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notes.txt");
+    std::fs::write(
+        &path,
+        "these are not the tables you are looking for ".repeat(100),
+    )
+    .unwrap();
+    let err = SqliteLedger::open(&path).unwrap_err();
+    assert!(
+        matches!(&err, BudgetError::StoreData { store: "sqlite", detail } if detail.contains("not a SQLite database")),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn a_newer_schema_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("budget.db");
+    drop(SqliteLedger::open(&path).unwrap());
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .pragma_update(None, "user_version", 99)
+        .unwrap();
+    let err = SqliteLedger::open(&path).unwrap_err();
+    assert!(
+        matches!(&err, BudgetError::StoreData { detail, .. } if detail.contains("99")),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_file_locked_past_the_busy_timeout_fails_closed_in_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("budget.db");
+    let ledger = SqliteLedger::open_with_busy_timeout(&path, Duration::from_millis(200)).unwrap();
+    let mut other = rusqlite::Connection::open(&path).unwrap();
+    let lock = other
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .unwrap();
+
+    let started = Instant::now();
+    let err = reserve(&ledger, 10, Limits::default()).await.unwrap_err();
+    let waited = started.elapsed();
+    assert!(
+        matches!(
+            err,
+            BudgetError::StoreUnavailable {
+                store: "sqlite",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let message = std::error::Error::source(&err).unwrap().to_string();
+    assert!(message.contains("locked"), "{message}");
+    assert!(
+        waited >= Duration::from_millis(150) && waited < Duration::from_secs(2),
+        "{waited:?}"
+    );
+
+    drop(lock);
+    reserve(&ledger, 10, Limits::default())
+        .await
+        .expect("works once the lock is gone");
+    assert_windows(
+        &snapshot(&ledger).await,
+        0,
+        10,
+        "only the successful reservation counts",
+    );
+}

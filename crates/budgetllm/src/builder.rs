@@ -1,0 +1,492 @@
+//! [`ClientBuilder`]: every option of a [`Client`], validated at once by
+//! [`build`](ClientBuilder::build).
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use budget_core::{BudgetExceeded, BudgetTracker, Clock, Ledger, MemoryLedger, Money};
+use llm_pricing::{ModelPrice, PriceTable};
+use llm_transport::{AnthropicTransport, OPENAI_BASE_URL, OpenAiTransport, Transport};
+use prompt_cache::{CacheBackend, MemoryBackend, PromptCache};
+use time::UtcOffset;
+
+use crate::Error;
+use crate::client::{BudgetAlert, Client};
+use crate::routing::{ANTHROPIC, NamedTransports, OPENAI, Route, Router};
+
+/// The model [`Client::ask`] uses unless [`ClientBuilder::default_model`] says otherwise.
+pub const DEFAULT_MODEL: &str = "gpt-4o-mini";
+/// How long a cached answer is served by default: one hour.
+pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(3600);
+/// How many answers the default in-memory cache holds.
+pub const DEFAULT_CACHE_MAX_ENTRIES: u64 = 10_000;
+/// The Anthropic API's base URL, used when `ANTHROPIC_BASE_URL` is not set.
+pub const ANTHROPIC_BASE_URL: &str = "https://api.anthropic.com";
+
+/// Configures a [`Client`]. Every option has a default; [`build`](Self::build) checks them all,
+/// does no network I/O, and says which option is wrong and why.
+///
+/// Provider keys and base URLs default to the environment: `OPENAI_API_KEY`,
+/// `OPENAI_BASE_URL` (else `https://api.openai.com/v1`), `ANTHROPIC_API_KEY`,
+/// `ANTHROPIC_BASE_URL` (else `https://api.anthropic.com`). Anthropic is wired in when an
+/// Anthropic key or base URL is configured either way.
+///
+/// ```
+/// use std::time::Duration;
+/// use budgetllm::Client;
+///
+/// let client = Client::builder()
+///     .openai_key("sk-test")
+///     .openai_base_url("http://127.0.0.1:8080/v1")
+///     .budget_cents(100)          // hard limit over the client's whole life
+///     .daily_limit_cents(50)      // per calendar day (UTC unless utc_offset says otherwise)
+///     .monthly_limit_cents(200.5) // per calendar month
+///     .cache_ttl(Duration::from_secs(600))
+///     .build()?;
+/// # let _ = client;
+/// # Ok::<(), budgetllm::Error>(())
+/// ```
+#[must_use = "call .build() to get a Client"]
+pub struct ClientBuilder {
+    openai_key: Option<String>,
+    openai_base_url: Option<String>,
+    anthropic_key: Option<String>,
+    anthropic_base_url: Option<String>,
+    budget_cents: Option<f64>,
+    daily_limit_cents: Option<f64>,
+    monthly_limit_cents: Option<f64>,
+    cache_enabled: bool,
+    cache_ttl: Duration,
+    cache_max_entries: u64,
+    auto_pause: bool,
+    on_budget_exceeded: Option<BudgetAlert>,
+    utc_offset: UtcOffset,
+    clock: Option<Arc<dyn Clock>>,
+    lease: Option<Duration>,
+    price_table: Option<PriceTable>,
+    fallback_price: Option<ModelPrice>,
+    ledger: Option<Arc<dyn Ledger>>,
+    cache_backend: Option<Arc<dyn CacheBackend>>,
+    transports: NamedTransports,
+    routes: Vec<(Route, String)>,
+    namespace: String,
+    default_model: String,
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        ClientBuilder {
+            openai_key: None,
+            openai_base_url: None,
+            anthropic_key: None,
+            anthropic_base_url: None,
+            budget_cents: None,
+            daily_limit_cents: None,
+            monthly_limit_cents: None,
+            cache_enabled: true,
+            cache_ttl: DEFAULT_CACHE_TTL,
+            cache_max_entries: DEFAULT_CACHE_MAX_ENTRIES,
+            auto_pause: true,
+            on_budget_exceeded: None,
+            utc_offset: UtcOffset::UTC,
+            clock: None,
+            lease: None,
+            price_table: None,
+            fallback_price: None,
+            ledger: None,
+            cache_backend: None,
+            transports: Vec::new(),
+            routes: Vec::new(),
+            namespace: prompt_cache::DEFAULT_NAMESPACE.to_owned(),
+            default_model: DEFAULT_MODEL.to_owned(),
+        }
+    }
+}
+
+impl ClientBuilder {
+    /// The OpenAI (or OpenAI-compatible server's) API key. Default: env `OPENAI_API_KEY`;
+    /// none is fine for local servers.
+    pub fn openai_key(mut self, key: impl Into<String>) -> Self {
+        self.openai_key = Some(key.into());
+        self
+    }
+
+    /// Base URL of the OpenAI-compatible API (requests go to `{base}/chat/completions`).
+    /// Default: env `OPENAI_BASE_URL`, else `https://api.openai.com/v1`.
+    pub fn openai_base_url(mut self, url: impl Into<String>) -> Self {
+        self.openai_base_url = Some(url.into());
+        self
+    }
+
+    /// The Anthropic API key. Default: env `ANTHROPIC_API_KEY`. With it, `claude-*` and
+    /// `anthropic/*` models go to Anthropic's Messages API.
+    pub fn anthropic_key(mut self, key: impl Into<String>) -> Self {
+        self.anthropic_key = Some(key.into());
+        self
+    }
+
+    /// Base URL of the Anthropic API (requests go to `{base}/v1/messages`). Default: env
+    /// `ANTHROPIC_BASE_URL`, else `https://api.anthropic.com`.
+    pub fn anthropic_base_url(mut self, url: impl Into<String>) -> Self {
+        self.anthropic_base_url = Some(url.into());
+        self
+    }
+
+    /// Hard limit over the client's whole life (never resets), in cents. Default: none.
+    pub fn budget_cents(mut self, cents: impl Into<f64>) -> Self {
+        self.budget_cents = Some(cents.into());
+        self
+    }
+
+    /// Limit per calendar day, in cents. Default: none.
+    pub fn daily_limit_cents(mut self, cents: impl Into<f64>) -> Self {
+        self.daily_limit_cents = Some(cents.into());
+        self
+    }
+
+    /// Limit per calendar month, in cents. Default: none.
+    pub fn monthly_limit_cents(mut self, cents: impl Into<f64>) -> Self {
+        self.monthly_limit_cents = Some(cents.into());
+        self
+    }
+
+    /// Whether answers are served from and stored in the prompt cache. Default: `true`.
+    /// One call can opt out with [`ChatRequestExt::enable_cache`](crate::ChatRequestExt).
+    pub fn cache_enabled(mut self, enabled: bool) -> Self {
+        self.cache_enabled = enabled;
+        self
+    }
+
+    /// How long a cached answer is served. Default: one hour. Must be above zero.
+    pub fn cache_ttl(mut self, ttl: Duration) -> Self {
+        self.cache_ttl = ttl;
+        self
+    }
+
+    /// How many answers the default in-memory cache holds (least recently used go first).
+    /// Default: 10,000. Ignored when [`cache_backend`](Self::cache_backend) is set.
+    pub fn cache_max_entries(mut self, entries: u64) -> Self {
+        self.cache_max_entries = entries;
+        self
+    }
+
+    /// `true` (default): a call that would break a limit fails with
+    /// [`Error::BudgetExceeded`]. `false` ("soft mode"): it is allowed, logged as a warning,
+    /// reported by [`Client::status`] as over the limit, and passed to
+    /// [`on_budget_exceeded`](Self::on_budget_exceeded).
+    pub fn auto_pause(mut self, enabled: bool) -> Self {
+        self.auto_pause = enabled;
+        self
+    }
+
+    /// Called (soft mode) each time a call goes over a limit — the hook for "warn me, don't
+    /// stop me" alerting. Runs on the calling task: keep it quick.
+    pub fn on_budget_exceeded(
+        mut self,
+        callback: impl Fn(&BudgetExceeded) + Send + Sync + 'static,
+    ) -> Self {
+        self.on_budget_exceeded = Some(Arc::new(callback));
+        self
+    }
+
+    /// The fixed offset whose calendar the daily and monthly windows follow. Default: UTC.
+    pub fn utc_offset(mut self, offset: UtcOffset) -> Self {
+        self.utc_offset = offset;
+        self
+    }
+
+    /// The clock the windows are read from. Default: the system clock. Tests use
+    /// [`ManualClock`](crate::ManualClock) to cross midnight or month ends.
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// How long a reservation may stay unsettled before the ledger charges it in full
+    /// (a crashed process). Default: 10 minutes.
+    pub fn lease(mut self, lease: Duration) -> Self {
+        self.lease = Some(lease);
+        self
+    }
+
+    /// The prices calls are charged at. Default: [`PriceTable::builtin`].
+    pub fn price_table(mut self, table: PriceTable) -> Self {
+        self.price_table = Some(table);
+        self
+    }
+
+    /// The price of models the table does not know. Default: none (an unknown model is an
+    /// [`Error::Pricing`] and nothing is sent).
+    pub fn fallback_price(mut self, price: ModelPrice) -> Self {
+        self.fallback_price = Some(price);
+        self
+    }
+
+    /// Where spend, reservations and the pause flag are kept. Default: a fresh in-memory
+    /// ledger (this client and its clones only).
+    pub fn ledger(mut self, ledger: Arc<dyn Ledger>) -> Self {
+        self.ledger = Some(ledger);
+        self
+    }
+
+    /// Where cached answers and cache statistics are kept. Default: an in-memory cache of
+    /// [`cache_max_entries`](Self::cache_max_entries) answers.
+    pub fn cache_backend(mut self, backend: Arc<dyn CacheBackend>) -> Self {
+        self.cache_backend = Some(backend);
+        self
+    }
+
+    /// Registers a transport under `name`. Naming it `"openai"` or `"anthropic"` replaces the
+    /// built-in one; other names are reached through [`route`](Self::route).
+    pub fn transport(mut self, name: impl Into<String>, transport: Arc<dyn Transport>) -> Self {
+        let name = name.into();
+        self.transports.retain(|(existing, _)| *existing != name);
+        self.transports.push((name, transport));
+        self
+    }
+
+    /// Sends the models `route` matches to the transport registered as `name`. Rules are
+    /// tried in the order they were added, before the built-in ones (`claude-*` and
+    /// `anthropic/*` to Anthropic, everything else to OpenAI).
+    pub fn route(mut self, route: impl Into<Route>, name: impl Into<String>) -> Self {
+        self.routes.push((route.into(), name.into()));
+        self
+    }
+
+    /// Keeps this client's cache entries and statistics apart from other clients sharing a
+    /// store. Default: `"default"`.
+    pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
+        self.namespace = namespace.into();
+        self
+    }
+
+    /// The model [`Client::ask`] uses. Default: `gpt-4o-mini`.
+    pub fn default_model(mut self, model: impl Into<String>) -> Self {
+        self.default_model = model.into();
+        self
+    }
+
+    /// Checks every option and builds the client. Synchronous, no network I/O.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the first option that is unusable: a base URL that is not an
+    /// `http(s)` URL, a key with characters an HTTP header cannot carry, a limit that is
+    /// negative, NaN or infinite, a zero cache TTL or size, an empty namespace or default
+    /// model, a route to an unregistered transport.
+    pub fn build(self) -> Result<Client, Error> {
+        let limit = |option: &'static str, cents: Option<f64>| -> Result<Option<Money>, Error> {
+            cents
+                .map(|cents| {
+                    Money::from_cents(cents).map_err(|error| config(option, error.to_string()))
+                })
+                .transpose()
+        };
+        let total = limit("budget_cents", self.budget_cents)?;
+        let daily = limit("daily_limit_cents", self.daily_limit_cents)?;
+        let monthly = limit("monthly_limit_cents", self.monthly_limit_cents)?;
+        if self.cache_ttl.is_zero() {
+            return Err(config(
+                "cache_ttl",
+                "must be above zero; use cache_enabled(false) to turn the cache off",
+            ));
+        }
+        if self.cache_max_entries == 0 {
+            return Err(config(
+                "cache_max_entries",
+                "must be above zero; use cache_enabled(false) to turn the cache off",
+            ));
+        }
+        if self.namespace.trim().is_empty() {
+            return Err(config("namespace", "must not be empty"));
+        }
+        if self.default_model.trim().is_empty() {
+            return Err(config("default_model", "must not be empty"));
+        }
+
+        let mut tracker = BudgetTracker::builder()
+            .auto_pause(self.auto_pause)
+            .utc_offset(self.utc_offset)
+            .ledger(self.ledger.unwrap_or_else(|| Arc::new(MemoryLedger::new())));
+        if let Some(limit) = total {
+            tracker = tracker.hard_limit(limit);
+        }
+        if let Some(limit) = daily {
+            tracker = tracker.daily_limit(limit);
+        }
+        if let Some(limit) = monthly {
+            tracker = tracker.monthly_limit(limit);
+        }
+        if let Some(clock) = self.clock {
+            tracker = tracker.clock(clock);
+        }
+        if let Some(lease) = self.lease {
+            tracker = tracker.lease(lease);
+        }
+        let tracker = tracker
+            .build()
+            .map_err(|error| config("lease", error.to_string()))?;
+
+        let backend = self.cache_backend.unwrap_or_else(|| {
+            Arc::new(MemoryBackend::new(self.cache_max_entries, self.cache_ttl))
+        });
+        let cache = PromptCache::builder(backend)
+            .enabled(self.cache_enabled)
+            .default_ttl(self.cache_ttl)
+            .namespace(self.namespace)
+            .build();
+
+        let mut prices = self.price_table.unwrap_or_else(PriceTable::builtin);
+        if let Some(price) = self.fallback_price {
+            prices = prices.with_fallback_price(price);
+        }
+
+        let transports = builtin_transports(
+            ProviderSettings::resolve(
+                self.openai_key,
+                "OPENAI_API_KEY",
+                self.openai_base_url,
+                "OPENAI_BASE_URL",
+            ),
+            ProviderSettings::resolve(
+                self.anthropic_key,
+                "ANTHROPIC_API_KEY",
+                self.anthropic_base_url,
+                "ANTHROPIC_BASE_URL",
+            ),
+            self.transports,
+        )?;
+        let router =
+            Router::new(transports, self.routes).map_err(|reason| config("route", reason))?;
+
+        Ok(Client::new(
+            router,
+            tracker,
+            cache,
+            prices,
+            self.default_model,
+            self.on_budget_exceeded,
+        ))
+    }
+}
+
+fn config(option: &'static str, reason: impl Into<String>) -> Error {
+    Error::Config {
+        option,
+        reason: reason.into(),
+    }
+}
+
+/// A provider's key and base URL, from the builder or else the environment.
+struct ProviderSettings {
+    key: Option<String>,
+    base_url: Option<String>,
+}
+
+impl ProviderSettings {
+    fn resolve(
+        key: Option<String>,
+        key_var: &str,
+        base_url: Option<String>,
+        base_url_var: &str,
+    ) -> ProviderSettings {
+        ProviderSettings {
+            key: key.or_else(|| env(key_var)),
+            base_url: base_url.or_else(|| env(base_url_var)),
+        }
+    }
+
+    fn is_configured(&self) -> bool {
+        self.key.is_some() || self.base_url.is_some()
+    }
+}
+
+/// A set, non-empty environment variable.
+fn env(name: &str) -> Option<String> {
+    std::env::var(name)
+        .ok()
+        .filter(|value| !value.trim().is_empty())
+}
+
+/// Rejects keys an HTTP header cannot carry here, so the error can name the option without
+/// ever echoing the key.
+fn check_key(option: &'static str, key: Option<&str>) -> Result<(), Error> {
+    match key {
+        Some(key) if key.chars().any(|c| c.is_control()) => Err(config(
+            option,
+            "contains control characters (often a trailing newline); an HTTP header cannot carry it",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The built-in OpenAI (always) and Anthropic (when configured) transports, unless the user
+/// registered their own under those names, followed by the user's transports.
+fn builtin_transports(
+    openai: ProviderSettings,
+    anthropic: ProviderSettings,
+    custom: NamedTransports,
+) -> Result<NamedTransports, Error> {
+    let registered = |name: &str| custom.iter().any(|(n, _)| n == name);
+    let mut transports: NamedTransports = Vec::new();
+    if !registered(OPENAI) {
+        check_key("openai_key", openai.key.as_deref())?;
+        let mut builder = OpenAiTransport::builder()
+            .base_url(openai.base_url.as_deref().unwrap_or(OPENAI_BASE_URL));
+        if let Some(key) = openai.key {
+            builder = builder.api_key(key);
+        }
+        let transport = builder
+            .build()
+            .map_err(|error| config("openai_base_url", error.to_string()))?;
+        transports.push((OPENAI.to_owned(), Arc::new(transport)));
+    }
+    if !registered(ANTHROPIC) && anthropic.is_configured() {
+        check_key("anthropic_key", anthropic.key.as_deref())?;
+        let mut builder = AnthropicTransport::builder()
+            .base_url(anthropic.base_url.as_deref().unwrap_or(ANTHROPIC_BASE_URL));
+        if let Some(key) = anthropic.key {
+            builder = builder.api_key(key);
+        }
+        let transport = builder
+            .build()
+            .map_err(|error| config("anthropic_base_url", error.to_string()))?;
+        transports.push((ANTHROPIC.to_owned(), Arc::new(transport)));
+    }
+    transports.extend(custom);
+    Ok(transports)
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let secret = |key: &Option<String>| key.as_ref().map(|_| "<redacted>");
+        f.debug_struct("ClientBuilder")
+            .field("openai_key", &secret(&self.openai_key))
+            .field("openai_base_url", &self.openai_base_url)
+            .field("anthropic_key", &secret(&self.anthropic_key))
+            .field("anthropic_base_url", &self.anthropic_base_url)
+            .field("budget_cents", &self.budget_cents)
+            .field("daily_limit_cents", &self.daily_limit_cents)
+            .field("monthly_limit_cents", &self.monthly_limit_cents)
+            .field("cache_enabled", &self.cache_enabled)
+            .field("cache_ttl", &self.cache_ttl)
+            .field("cache_max_entries", &self.cache_max_entries)
+            .field("auto_pause", &self.auto_pause)
+            .field(
+                "on_budget_exceeded",
+                &self.on_budget_exceeded.as_ref().map(|_| ".."),
+            )
+            .field("utc_offset", &self.utc_offset)
+            .field("clock", &self.clock)
+            .field("lease", &self.lease)
+            .field("price_table", &self.price_table.as_ref().map(|_| ".."))
+            .field("fallback_price", &self.fallback_price)
+            .field("ledger", &self.ledger)
+            .field("cache_backend", &self.cache_backend)
+            .field("transports", &self.transports)
+            .field("routes", &self.routes)
+            .field("namespace", &self.namespace)
+            .field("default_model", &self.default_model)
+            .finish()
+    }
+}

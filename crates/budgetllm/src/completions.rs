@@ -1,0 +1,155 @@
+//! `client.chat().completions()`: the calls, following the reservation protocol.
+
+use budget_core::Money;
+use std::sync::Arc;
+
+use llm_transport::{ChatRequest, Transport};
+use prompt_cache::CacheKey;
+
+use crate::client::{Client, Inner};
+use crate::request::PreparedRequest;
+use crate::response::openai_usage;
+use crate::stream::ChatStream;
+use crate::{ChatCompletion, Error};
+
+/// `client.chat()`: the chat API namespace.
+#[derive(Debug, Clone, Copy)]
+pub struct Chat<'a> {
+    client: &'a Client,
+}
+
+impl<'a> Chat<'a> {
+    pub(crate) fn new(client: &'a Client) -> Self {
+        Chat { client }
+    }
+
+    /// Chat Completions: `create` and `create_stream`.
+    pub fn completions(&self) -> Completions<'a> {
+        Completions {
+            client: self.client,
+        }
+    }
+}
+
+/// `client.chat().completions()`: OpenAI's Chat Completions, with a budget and a cache.
+#[derive(Debug, Clone, Copy)]
+pub struct Completions<'a> {
+    client: &'a Client,
+}
+
+impl Completions<'_> {
+    /// Sends a chat completion request, within the budget.
+    ///
+    /// 1. Paused → [`Error::Paused`] (even when the answer is cached).
+    /// 2. The prompt cache is asked first (unless disabled for the client or this call): a hit
+    ///    is returned with `cost_cents: 0.0`, `cache_hit: true`, and its original cost counts as
+    ///    a saving. Hits are served even when the budget is exhausted.
+    /// 3. Otherwise the worst-case cost is reserved against every limit
+    ///    ([`Error::BudgetExceeded`] if it does not fit: nothing is sent), the provider is
+    ///    called, the call is settled at the exact price of the usage it reports, and the
+    ///    answer is cached.
+    ///
+    /// If the provider refuses the call (e.g. HTTP 400/401), the reservation is released: it
+    /// cost nothing. If the outcome is unknown (timeout, cut connection, unreadable answer) or
+    /// this future is dropped mid-call, the whole reservation is charged.
+    ///
+    /// # Errors
+    /// [`Error::Paused`], [`Error::BudgetExceeded`], [`Error::InvalidRequest`] (e.g. no
+    /// messages), [`Error::Pricing`] (unknown model), [`Error::Transport`], [`Error::Budget`].
+    pub async fn create(self, request: ChatRequest) -> Result<ChatCompletion, Error> {
+        let inner = &*self.client.inner;
+        let prepared = inner.admit(request).await?;
+        let key = cache_key(inner, &prepared);
+        if let Some(hit) = cached(inner, key.as_ref()).await {
+            return Ok(ChatCompletion::from_provider(
+                hit,
+                &Default::default(),
+                Money::ZERO,
+                true,
+            ));
+        }
+
+        let guard = inner.reserve(&prepared).await?;
+        let model = prepared.request.model.clone();
+        let (transport, upstream) = route(inner, prepared.request);
+        let response = match transport.complete(upstream).await {
+            Ok(response) => response,
+            Err(error) => {
+                inner.conclude_failure(guard, &error).await;
+                return Err(error.into());
+            }
+        };
+        let cost = inner.settle(guard, &model, &response.usage).await;
+        let mut completion = response.completion;
+        if completion.usage.is_none() {
+            completion.usage = Some(openai_usage(&response.usage));
+        }
+        if let Some(key) = &key {
+            inner.cache.set(key, &completion, cost).await;
+        }
+        Ok(ChatCompletion::from_provider(
+            completion,
+            &response.usage,
+            cost,
+            false,
+        ))
+    }
+
+    /// Sends a chat completion request and streams the answer, within the budget.
+    ///
+    /// The worst case is reserved before the first byte; the call is settled from the usage
+    /// the provider reports at the end. Poll the stream to its end (`None`): a stream dropped
+    /// earlier is charged its whole reservation, since what was billed is unknown. A completed
+    /// stream is cached, and a cached answer is streamed back (for free) as chunks.
+    ///
+    /// # Errors
+    /// As [`create`](Self::create), for what happens before the first chunk; errors after that
+    /// arrive as items of the stream.
+    pub async fn create_stream(self, request: ChatRequest) -> Result<ChatStream, Error> {
+        let inner = &self.client.inner;
+        let prepared = inner.admit(request).await?;
+        let key = cache_key(inner, &prepared);
+        if let Some(hit) = cached(inner, key.as_ref()).await {
+            return Ok(ChatStream::cached(hit));
+        }
+
+        let guard = inner.reserve(&prepared).await?;
+        let model = prepared.request.model.clone();
+        let (transport, upstream) = route(inner, prepared.request);
+        match transport.stream(upstream).await {
+            Ok(chunks) => Ok(ChatStream::live(
+                chunks,
+                guard,
+                model,
+                key,
+                self.client.inner.clone(),
+            )),
+            Err(error) => {
+                inner.conclude_failure(guard, &error).await;
+                Err(error.into())
+            }
+        }
+    }
+}
+
+/// The cache key of this call, or `None` when it bypasses the cache.
+fn cache_key(inner: &Inner, prepared: &PreparedRequest) -> Option<CacheKey> {
+    prepared.use_cache.then(|| inner.cache.key(&prepared.body))
+}
+
+/// The cached answer of this call, if it has a key and the cache has it.
+async fn cached(inner: &Inner, key: Option<&CacheKey>) -> Option<llm_transport::ChatCompletion> {
+    inner.cache.get_as(key?).await.map(|hit| hit.response)
+}
+
+/// The transport that serves the request's model, and the request as that transport gets it.
+fn route(inner: &Inner, mut request: ChatRequest) -> (&Arc<dyn Transport>, ChatRequest) {
+    let selection = inner.router.select(&request.model);
+    if let Some(bare) = selection
+        .strip_prefix
+        .and_then(|prefix| request.model.strip_prefix(prefix))
+    {
+        request.model = bare.to_owned();
+    }
+    (selection.transport, request)
+}

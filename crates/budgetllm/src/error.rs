@@ -1,0 +1,75 @@
+//! [`Error`]: everything a [`Client`](crate::Client) call can fail with.
+
+use budget_core::{BudgetError, BudgetExceeded};
+use llm_pricing::PricingError;
+use llm_transport::TransportError;
+use prompt_cache::CacheError;
+
+/// Everything that can go wrong in the facade.
+///
+/// The two variants most callers match on are [`Error::BudgetExceeded`] (a limit would be
+/// broken: nothing was sent, nothing was spent) and [`Error::Paused`] (the emergency stop is on).
+/// Every error that happens before the provider is called costs nothing.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The call's worst-case cost does not fit under a limit (hard mode). Nothing was sent and
+    /// nothing was spent; `limit_type`, `spent_cents` and `limit_cents` say which limit and how
+    /// far it is used.
+    #[error(transparent)]
+    BudgetExceeded(BudgetExceeded),
+    /// Spending is paused (emergency stop); every call is refused, cached ones included.
+    /// Call [`Client::resume`](crate::Client::resume) to allow calls again.
+    #[error("budget is paused: every call is refused until resume() is called")]
+    Paused,
+    /// A [`ClientBuilder`](crate::ClientBuilder) option was unusable.
+    #[error("invalid client option `{option}`: {reason}")]
+    Config {
+        /// The builder option that was wrong, e.g. `"daily_limit_cents"`.
+        option: &'static str,
+        /// What was wrong with it and what to do.
+        reason: String,
+    },
+    /// The request cannot be sent (e.g. it has no messages). Nothing was sent or spent.
+    #[error("invalid request: {reason}")]
+    InvalidRequest {
+        /// What was wrong with it and what to do.
+        reason: String,
+    },
+    /// The model could not be priced (unknown model without a fallback price) or the usage a
+    /// provider reported was inconsistent. An unknown model is refused before anything is sent.
+    #[error(transparent)]
+    Pricing(#[from] PricingError),
+    /// The provider call failed. Whether it cost anything follows
+    /// [`TransportError::outcome`]: a refusal was released, an unknown outcome was charged its
+    /// reservation.
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    /// The budget store failed (e.g. it is unreachable): calls fail closed, nothing was sent.
+    #[error("budget store error: {0}")]
+    Budget(#[source] BudgetError),
+    /// The cache store failed while reading statistics. (Lookups never fail: a broken cache is
+    /// a miss.)
+    #[error(transparent)]
+    Cache(#[from] CacheError),
+}
+
+impl From<BudgetError> for Error {
+    fn from(error: BudgetError) -> Error {
+        match error {
+            BudgetError::BudgetExceeded(exceeded) => Error::BudgetExceeded(exceeded),
+            BudgetError::Paused => Error::Paused,
+            other => Error::Budget(other),
+        }
+    }
+}
+
+impl Error {
+    /// The limit that was hit, when this is [`Error::BudgetExceeded`].
+    pub fn budget_exceeded(&self) -> Option<&BudgetExceeded> {
+        match self {
+            Error::BudgetExceeded(exceeded) => Some(exceeded),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! BudgetLLM: an OpenAI-style chat client that stops before you overspend and never pays twice
+//! for the same prompt.
+//!
+//! # Design
+//!
+//! [`Client`] is a thin facade over four crates, each usable alone and re-exported here:
+//!
+//! | module | crate | job |
+//! |---|---|---|
+//! | [`core`] | `budget-core` | exact money, limits per calendar window, reservations, pause |
+//! | [`pricing`] | `llm-pricing` | price table, worst-case estimates, exact costs |
+//! | [`cache`] | `prompt-cache` | cache keys and backends, hit/miss/savings statistics |
+//! | [`transport`] | `llm-transport` | OpenAI-shaped wire types, OpenAI-compatible and Anthropic adapters |
+//!
+//! Every paid call follows the reservation protocol, so a limit holds however many calls run
+//! at once:
+//!
+//! 1. **Admit**: the request has messages, its model has a price, the client is not paused —
+//!    otherwise an error, and nothing is sent or spent.
+//! 2. **Cache**: an answer cached for the same request is returned for free
+//!    (`cost_cents: 0.0`, `cache_hit: true`), even when the budget is exhausted.
+//! 3. **Reserve** the worst-case cost (prompt tokens bounded from above, `max_tokens` of
+//!    output) atomically against every limit, or fail with [`Error::BudgetExceeded`].
+//! 4. **Call** the provider chosen by the model's route.
+//! 5. **Settle** at the exact price of the usage the provider reports; a refused call is
+//!    released, a call whose outcome is unknown (timeout, dropped future) is charged the
+//!    whole reservation. Then the answer is cached.
+//!
+//! The stores sit behind trait objects chosen in [`ClientBuilder`]: a
+//! [`Ledger`](core::Ledger) for the budget, a [`CacheBackend`](cache::CacheBackend) for the
+//! cache, a [`Transport`](transport::Transport) per provider. The defaults keep everything in
+//! memory, in this process.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use budgetllm::{ChatRequest, Client, Error, LimitType, Message};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Error> {
+//! let client = Client::builder()   // OPENAI_API_KEY from the environment
+//!     .budget_cents(100)            // never spend more than $1.00 in total
+//!     .daily_limit_cents(50)        // nor more than $0.50 a day
+//!     .build()?;
+//!
+//! let request = ChatRequest::new("gpt-4o-mini")
+//!     .message(Message::user("Hello!"))
+//!     .max_tokens(100);
+//! match client.chat().completions().create(request).await {
+//!     Ok(response) => println!(
+//!         "{} — {:.4} cents{}",
+//!         response.content().unwrap_or_default(),
+//!         response.cost_cents,
+//!         if response.cache_hit { " (cached)" } else { "" },
+//!     ),
+//!     Err(Error::BudgetExceeded(e)) if e.limit_type == LimitType::Daily => {
+//!         println!("daily budget used: {} of {} cents", e.spent_cents, e.limit_cents)
+//!     }
+//!     Err(e) => return Err(e),
+//! }
+//!
+//! let status = client.status().await?;
+//! println!("{}", serde_json::to_string_pretty(&status).unwrap());
+//! # Ok(())
+//! # }
+//! ```
+
+mod builder;
+mod client;
+mod completions;
+mod error;
+mod request;
+mod response;
+mod routing;
+mod status;
+mod stream;
+
+pub use budget_core as core;
+pub use llm_pricing as pricing;
+pub use llm_transport as transport;
+pub use prompt_cache as cache;
+
+pub use budget_core::{
+    BudgetExceeded, BudgetStatus, Clock, LimitType, ManualClock, SystemClock, WindowStatus,
+};
+pub use builder::{
+    ANTHROPIC_BASE_URL, ClientBuilder, DEFAULT_CACHE_MAX_ENTRIES, DEFAULT_CACHE_TTL, DEFAULT_MODEL,
+};
+pub use client::Client;
+pub use completions::{Chat, Completions};
+pub use error::Error;
+pub use llm_transport::{ChatCompletionChunk, ChatRequest, Message, Role, Stop, Usage};
+pub use prompt_cache::CacheStats;
+pub use request::ChatRequestExt;
+pub use response::ChatCompletion;
+pub use routing::{ANTHROPIC, OPENAI, Route};
+pub use status::Status;
+pub use stream::{ChatStream, StreamSummary};
+
+/// The names most programs need: `use budgetllm::prelude::*;`.
+pub mod prelude {
+    pub use crate::{ChatRequest, ChatRequestExt, Client, Error, LimitType, Message};
+}

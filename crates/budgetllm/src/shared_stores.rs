@@ -1,0 +1,281 @@
+//! Shared stores: [`ClientBuilder::redis_url`] and [`ClientBuilder::state_path`] put the budget
+//! (spend, reservations, the pause flag) and the prompt cache where several processes see them.
+//!
+//! Both only choose defaults: a ledger or cache backend passed to
+//! [`ClientBuilder::ledger`] / [`ClientBuilder::cache_backend`] still wins, so a user can, say,
+//! keep the budget in Redis and the cache in memory.
+
+use std::fmt;
+#[cfg(feature = "sqlite")]
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use budget_core::Ledger;
+use prompt_cache::CacheBackend;
+
+#[cfg(any(feature = "redis", feature = "sqlite"))]
+use crate::ClientBuilder;
+use crate::Error;
+
+/// The shared-store options of a [`ClientBuilder`](crate::ClientBuilder).
+#[derive(Default)]
+pub(crate) struct SharedStoreOptions {
+    #[cfg(feature = "redis")]
+    redis_url: Option<String>,
+    #[cfg(feature = "redis")]
+    redis_timeout: Option<Duration>,
+    #[cfg(feature = "sqlite")]
+    state_path: Option<PathBuf>,
+}
+
+/// What the shared-store options open: nothing (the builder's in-memory defaults apply), or a
+/// ledger and a cache backend on one Redis or one file.
+#[derive(Default)]
+pub(crate) struct SharedStores {
+    pub(crate) ledger: Option<Arc<dyn Ledger>>,
+    pub(crate) cache: Option<Arc<dyn CacheBackend>>,
+}
+
+#[cfg(feature = "redis")]
+impl ClientBuilder {
+    /// Shares the budget, the pause switch and the prompt cache with every process that uses
+    /// the same Redis and [`namespace`](Self::namespace): one hard limit for a whole fleet.
+    ///
+    /// `url` names one server — `redis://[user:password@]host[:port][/db]`, or `rediss://…`
+    /// for TLS — or a Redis Cluster: `redis+cluster://[user:password@]host1:port1,host2:port2,…`
+    /// (the credentials apply to every node; any reachable subset of the nodes will do).
+    ///
+    /// - The budget lives in a [`RedisLedger`](crate::core::RedisLedger): every reserve and
+    ///   settle is one Lua script, so the limit holds however many processes call at once.
+    /// - Cached answers and cache statistics live in a
+    ///   [`RedisBackend`](crate::cache::RedisBackend).
+    /// - All keys share the hash tag `{budgetllm:<namespace>}` (one cluster slot) and hold no
+    ///   secrets.
+    ///
+    /// Failure is asymmetric on purpose: when Redis cannot be reached within
+    /// [`redis_timeout`](Self::redis_timeout), calls fail closed with [`Error::Budget`] (no
+    /// unmetered spending), while cache lookups are misses. Both recover on their own once
+    /// Redis is back. [`build`](Self::build) only parses the URL: no connection is made until
+    /// the first call.
+    ///
+    /// A ledger or cache backend passed to [`ledger`](Self::ledger) /
+    /// [`cache_backend`](Self::cache_backend) is used instead of the Redis one. Cannot be
+    /// combined with [`state_path`](Self::state_path). Needs the `redis` feature (on by
+    /// default).
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use budgetllm::Client;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), budgetllm::Error> {
+    /// // Every worker runs this: together they never spend more than $5.00 a day.
+    /// let client = Client::builder()
+    ///     .daily_limit_cents(500)
+    ///     .redis_url("redis://127.0.0.1:6379/0")
+    ///     .namespace("nightly-agents")
+    ///     .redis_timeout(Duration::from_millis(500))
+    ///     .build()?;
+    /// let status = client.status().await?; // what the whole fleet spent today
+    /// # let _ = status;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// On a Redis Cluster:
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), budgetllm::Error> {
+    /// let client = budgetllm::Client::builder()
+    ///     .budget_cents(10_000)
+    ///     .redis_url("redis+cluster://10.0.0.1:7000,10.0.0.2:7000,10.0.0.3:7000")
+    ///     .build()?;
+    /// # let _ = client;
+    /// # Ok(()) }
+    /// ```
+    pub fn redis_url(mut self, url: impl Into<String>) -> Self {
+        self.shared_stores.redis_url = Some(url.into());
+        self
+    }
+
+    /// The longest any Redis operation may take, connecting included, when
+    /// [`redis_url`](Self::redis_url) is set. Default: 1 second
+    /// ([`DEFAULT_REDIS_TIMEOUT`](crate::core::DEFAULT_REDIS_TIMEOUT)). After it, a budget
+    /// operation fails with [`Error::Budget`] and a cache lookup is a miss. Must be above zero.
+    pub fn redis_timeout(mut self, timeout: Duration) -> Self {
+        self.shared_stores.redis_timeout = Some(timeout);
+        self
+    }
+}
+
+#[cfg(feature = "sqlite")]
+impl ClientBuilder {
+    /// Keeps the budget, the pause switch and the prompt cache in the SQLite file at `path`
+    /// (created if missing), shared by every process on this machine that opens it, and kept
+    /// across restarts.
+    ///
+    /// The budget is a [`SqliteLedger`](crate::core::SqliteLedger) (every operation one
+    /// `BEGIN IMMEDIATE` transaction, WAL mode, a busy timeout) and the cache a
+    /// [`SqliteBackend`](crate::cache::SqliteBackend), both in this one file (their tables are
+    /// `budget_*` and `cache_*`). One file holds one budget: the
+    /// [`namespace`](Self::namespace) separates cache entries and statistics only.
+    ///
+    /// [`build`](Self::build) opens the file (brief blocking file I/O, no network): a path
+    /// that cannot be opened or created, or a file that is not a BudgetLLM database, is
+    /// [`Error::Config`] naming `state_path`.
+    ///
+    /// A ledger or cache backend passed to [`ledger`](Self::ledger) /
+    /// [`cache_backend`](Self::cache_backend) is used instead. Cannot be combined with
+    /// [`redis_url`](Self::redis_url). Needs the `sqlite` feature (on by default).
+    ///
+    /// ```no_run
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), budgetllm::Error> {
+    /// // Every script run on this machine shares one $1.00 daily limit and one cache.
+    /// let client = budgetllm::Client::builder()
+    ///     .daily_limit_cents(100)
+    ///     .state_path("budget.db")
+    ///     .build()?;
+    /// let answer = client.ask("What is machine learning?").await?; // free when run again
+    /// # let _ = answer;
+    /// # Ok(()) }
+    /// ```
+    pub fn state_path(mut self, path: impl Into<PathBuf>) -> Self {
+        self.shared_stores.state_path = Some(path.into());
+        self
+    }
+}
+
+impl SharedStoreOptions {
+    /// Opens the configured shared store. No network I/O (Redis connects on first use); a
+    /// state file is opened and its tables created.
+    #[cfg_attr(
+        not(any(feature = "redis", feature = "sqlite")),
+        allow(unused_variables, clippy::unused_self)
+    )]
+    pub(crate) fn open(self, namespace: &str, cache_ttl: Duration) -> Result<SharedStores, Error> {
+        #[cfg(all(feature = "redis", feature = "sqlite"))]
+        if self.redis_url.is_some() && self.state_path.is_some() {
+            return Err(config(
+                "redis_url",
+                "cannot be combined with `state_path`: choose Redis (shared across machines) \
+                 or a SQLite file (shared on one machine), not both",
+            ));
+        }
+        #[cfg(feature = "redis")]
+        if let Some(url) = self.redis_url {
+            return redis_stores(&url, self.redis_timeout, namespace, cache_ttl);
+        }
+        #[cfg(feature = "sqlite")]
+        if let Some(path) = self.state_path {
+            return sqlite_stores(&path, cache_ttl);
+        }
+        Ok(SharedStores::default())
+    }
+}
+
+#[cfg(feature = "redis")]
+fn redis_stores(
+    url: &str,
+    timeout: Option<Duration>,
+    namespace: &str,
+    cache_ttl: Duration,
+) -> Result<SharedStores, Error> {
+    use budget_core::{BudgetError, DEFAULT_REDIS_TIMEOUT, RedisLedger};
+    use prompt_cache::RedisBackend;
+
+    let timeout = timeout.unwrap_or(DEFAULT_REDIS_TIMEOUT);
+    let ledger = RedisLedger::builder(url)
+        .namespace(namespace)
+        .timeout(timeout)
+        .build()
+        .map_err(|error| match error {
+            BudgetError::InvalidConfig { option, reason } => config(
+                match option {
+                    "timeout" => "redis_timeout",
+                    "namespace" => "namespace",
+                    _ => "redis_url",
+                },
+                reason,
+            ),
+            other => config("redis_url", describe(&other)),
+        })?;
+    // The same timeout bounds cache operations: while Redis is slow or down, a lookup is a
+    // miss after it (and the call itself fails closed on the ledger anyway).
+    let cache = RedisBackend::builder(url)
+        .timeout(timeout)
+        .default_ttl(cache_ttl)
+        .build()
+        .map_err(|error| config("redis_url", describe(&error)))?;
+    Ok(SharedStores {
+        ledger: Some(Arc::new(ledger)),
+        cache: Some(Arc::new(cache)),
+    })
+}
+
+#[cfg(feature = "sqlite")]
+fn sqlite_stores(path: &std::path::Path, cache_ttl: Duration) -> Result<SharedStores, Error> {
+    use budget_core::SqliteLedger;
+    use prompt_cache::SqliteBackend;
+
+    // One file, two sets of tables (`budget_*` by the ledger, `cache_*` by the cache); the
+    // ledger opens first so its schema check sees the file as the user left it.
+    let ledger = SqliteLedger::open(path).map_err(|error| config("state_path", describe(&error)))?;
+    let cache = SqliteBackend::builder(path)
+        .default_ttl(cache_ttl)
+        .open()
+        .map_err(|error| config("state_path", describe(&error)))?;
+    Ok(SharedStores {
+        ledger: Some(Arc::new(ledger)),
+        cache: Some(Arc::new(cache)),
+    })
+}
+
+fn config(option: &'static str, reason: impl Into<String>) -> Error {
+    Error::Config {
+        option,
+        reason: reason.into(),
+    }
+}
+
+/// An error and its causes on one line (store errors keep the useful part in their sources).
+#[cfg(any(feature = "redis", feature = "sqlite"))]
+fn describe(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+        source = std::error::Error::source(cause_of(source));
+    }
+    text
+}
+
+impl fmt::Debug for SharedStoreOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut debug = f.debug_struct("SharedStoreOptions");
+        #[cfg(feature = "redis")]
+        debug
+            .field("redis_url", &self.redis_url.as_deref().map(redact_password))
+            .field("redis_timeout", &self.redis_timeout);
+        #[cfg(feature = "sqlite")]
+        debug.field("state_path", &self.state_path);
+        debug.finish()
+    }
+}
+
+/// `url` with any user information (`user:password@`) replaced by `***@`, for Debug output.
+#[cfg(feature = "redis")]
+fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://***{}", &rest[at..]),
+        None => url.to_owned(),
+    }
+}

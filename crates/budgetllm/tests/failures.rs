@@ -1,0 +1,151 @@
+//! Failure paths of the reservation protocol: a refusal costs nothing, an unknown outcome is
+//! charged its whole reservation (never under-count).
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use budgetllm::transport::{CallOutcome, OpenAiTransport, RetryPolicy};
+use budgetllm::{ChatRequestExt, Error};
+use common::{SECRET_KEY, ask, builder, eventually, reservation_for, spent};
+use test_support::fake_provider::{FakeProvider, FakeReply, FakeUsage};
+use test_support::fixture;
+
+async fn assert_nothing_spent_or_reserved(client: &budgetllm::Client) {
+    let status = client.status().await.unwrap();
+    assert!(status.budget.total.spent.is_zero(), "{status:?}");
+    assert!(status.budget.total.reserved.is_zero(), "{status:?}");
+}
+
+#[tokio::test]
+async fn a_refused_call_is_released_and_costs_nothing() {
+    for (status, body) in [
+        (401, fixture("openai/error_401.json")),
+        (400, fixture("openai/error_400_invalid_request.json")),
+    ] {
+        let fake = FakeProvider::start().await;
+        fake.enqueue(FakeReply::error(status, body));
+        let client = builder(&fake).build().unwrap();
+
+        let error = client
+            .chat()
+            .completions()
+            .create(ask("hi"))
+            .await
+            .unwrap_err();
+        match &error {
+            Error::Transport(e) => {
+                assert_eq!(e.status(), Some(status));
+                assert_eq!(e.outcome(), CallOutcome::Refused);
+            }
+            other => panic!("expected a transport error, got {other:?}"),
+        }
+        assert!(!error.to_string().contains(SECRET_KEY), "{error}");
+        assert!(!format!("{error:?}").contains(SECRET_KEY));
+        assert_nothing_spent_or_reserved(&client).await;
+        assert_eq!(fake.request_count(), 1);
+    }
+}
+
+#[tokio::test]
+async fn an_undecodable_success_is_charged_its_reservation() {
+    let fake = FakeProvider::start().await;
+    fake.enqueue(FakeReply::raw(
+        200,
+        "application/json",
+        "{\"not\": \"a completion\"",
+    ));
+    let client = builder(&fake).build().unwrap();
+    let request = ask("hi");
+
+    let error = client
+        .chat()
+        .completions()
+        .create(request.clone())
+        .await
+        .unwrap_err();
+
+    assert!(
+        matches!(&error, Error::Transport(e) if e.outcome() == CallOutcome::Unknown),
+        "{error:?}"
+    );
+    assert_eq!(spent(&client).await, reservation_for(&client, &request));
+}
+
+#[tokio::test]
+async fn a_cut_connection_is_charged_its_reservation_which_covers_the_bill() {
+    let fake = FakeProvider::start().await;
+    fake.enqueue(
+        FakeReply::text("a long answer that never arrives")
+            .usage(FakeUsage::new(9, 7))
+            .cut_after(20),
+    );
+    let client = builder(&fake).build().unwrap();
+    let request = ask("hi");
+
+    let error = client
+        .chat()
+        .completions()
+        .create(request.clone())
+        .await
+        .unwrap_err();
+
+    assert!(
+        matches!(&error, Error::Transport(e) if e.outcome() == CallOutcome::Unknown),
+        "{error:?}"
+    );
+    let charged = spent(&client).await;
+    assert_eq!(charged, reservation_for(&client, &request));
+    assert!(
+        charged >= common::mini_cost(9, 7),
+        "never under-count what the provider billed"
+    );
+}
+
+#[tokio::test]
+async fn a_timeout_is_charged_its_reservation() {
+    let fake = FakeProvider::start().await;
+    fake.enqueue(FakeReply::text("slow").latency(Duration::from_secs(3)));
+    let impatient = OpenAiTransport::builder()
+        .base_url(fake.base_url())
+        .request_timeout(Duration::from_millis(150))
+        .retry_policy(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let client = builder(&fake)
+        .transport("openai", Arc::new(impatient))
+        .build()
+        .unwrap();
+    let request = ask("hi");
+
+    let error = client
+        .chat()
+        .completions()
+        .create(request.clone())
+        .await
+        .unwrap_err();
+
+    assert!(
+        matches!(&error, Error::Transport(e) if e.outcome() == CallOutcome::Unknown),
+        "{error:?}"
+    );
+    assert_eq!(spent(&client).await, reservation_for(&client, &request));
+}
+
+#[tokio::test]
+async fn a_call_dropped_mid_flight_is_charged_its_reservation() {
+    let fake = FakeProvider::start().await;
+    fake.enqueue(FakeReply::text("never read").latency(Duration::from_secs(3)));
+    let client = builder(&fake).build().unwrap();
+    let request = ask("hi").enable_cache(false);
+    let expected = reservation_for(&client, &ask("hi"));
+
+    let call = client.chat().completions().create(request);
+    let outcome = tokio::time::timeout(Duration::from_millis(150), call).await;
+    assert!(outcome.is_err(), "the call should still be waiting");
+
+    eventually(|| async { spent(&client).await == expected }).await;
+    let status = client.status().await.unwrap();
+    assert!(status.budget.total.reserved.is_zero());
+}

@@ -1,0 +1,476 @@
+//! [`PriceTable`]: model prices by name, with overrides and name resolution.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::Arc;
+
+use budget_core::Money;
+use serde_json::Value;
+
+use crate::litellm::{self, SourceEntry, SourcePrices, Strictness};
+use crate::{Cost, Estimate, ModelPrice, PricingError, SizeTier, TokenPrices, Usage, builtin};
+
+/// How many close names an [`PricingError::UnknownModel`] suggests.
+const SUGGESTIONS: usize = 3;
+
+/// A table entry before aliases are resolved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Definition {
+    Priced(ModelPrice),
+    Alias(String),
+}
+
+/// One entry of a [`PriceTable`], as listed by [`PriceTable::models`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TableEntry<'a> {
+    /// A model with its own prices.
+    Priced(&'a ModelPrice),
+    /// Another name for a priced model (LiteLLM's `alias_of`).
+    Alias {
+        /// The name this alias points to, as written.
+        target: &'a str,
+        /// The priced model the alias ends at (after following alias chains).
+        resolved: &'a str,
+    },
+}
+
+/// The outcome of [`PriceTable::resolve`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ResolvedModel<'a> {
+    /// The name of the priced table entry used (after aliases), or the requested name when the
+    /// fallback price was used.
+    pub name: &'a str,
+    /// Its prices.
+    pub price: &'a ModelPrice,
+    /// Whether the model is unknown and the configured fallback price was used.
+    pub is_fallback: bool,
+}
+
+#[derive(Clone, Debug)]
+struct Entry {
+    name: Box<str>,
+    definition: Definition,
+    /// Index of the priced entry this name stands for (itself, or an alias's end).
+    target: usize,
+}
+
+#[derive(Clone, Debug)]
+struct Inner {
+    entries: Vec<Entry>,
+    exact: HashMap<Box<str>, usize>,
+    lowercase: HashMap<Box<str>, usize>,
+    fallback: Option<ModelPrice>,
+}
+
+/// Model prices by name: the embedded table built from public data, extended or overridden by
+/// your own prices.
+///
+/// A `PriceTable` is a cheap [`Clone`] handle (an [`Arc`]); the builder methods copy the table
+/// only when it is shared.
+///
+/// ```
+/// use budget_core::Money;
+/// use llm_pricing::{ModelPrice, PriceTable, Usage};
+///
+/// let table = PriceTable::builtin()
+///     .with_price("my-finetune", ModelPrice::per_million_usd(3.0, 12.0)?);
+/// let usage = Usage::openai(1_000, 0, 200, 0)?;
+/// let cost = table.cost("gpt-4o-mini", &usage)?;
+/// // 1,000 × $0.15/1M + 200 × $0.60/1M = $0.00015 + $0.00012
+/// assert_eq!(cost.total, Money::from_nanos(27_000_000));
+/// # Ok::<(), llm_pricing::PricingError>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct PriceTable {
+    inner: Arc<Inner>,
+}
+
+impl PriceTable {
+    /// The embedded table: every priced chat model of LiteLLM's public price map plus the
+    /// models the data lacks (see the crate docs). Parsed on first use, then shared: calling
+    /// this again costs one reference-count increment.
+    pub fn builtin() -> PriceTable {
+        builtin::table().clone()
+    }
+
+    /// A table of exactly these definitions. Fails when an alias points nowhere or in a circle.
+    pub(crate) fn from_definitions(
+        definitions: BTreeMap<String, Definition>,
+        fallback: Option<ModelPrice>,
+    ) -> Result<PriceTable, AliasError> {
+        let names: Vec<(Box<str>, Definition)> = definitions
+            .into_iter()
+            .map(|(name, definition)| (name.into_boxed_str(), definition))
+            .collect();
+        let positions: HashMap<Box<str>, usize> = names
+            .iter()
+            .enumerate()
+            .map(|(i, (name, _))| (name.clone(), i))
+            .collect();
+        let mut entries = Vec::with_capacity(names.len());
+        for (i, (name, definition)) in names.iter().enumerate() {
+            entries.push(Entry {
+                name: name.clone(),
+                definition: definition.clone(),
+                target: resolve_alias_chain(i, &names, &positions)?,
+            });
+        }
+        // Lookups go straight to the priced entry, so resolving an alias costs nothing.
+        let exact: HashMap<Box<str>, usize> =
+            entries.iter().map(|e| (e.name.clone(), e.target)).collect();
+        let mut lowercase = HashMap::new();
+        for entry in &entries {
+            // Names are sorted, so of two names differing only in case the first one wins.
+            lowercase
+                .entry(entry.name.to_lowercase().into_boxed_str())
+                .or_insert(entry.target);
+        }
+        Ok(PriceTable {
+            inner: Arc::new(Inner {
+                entries,
+                exact,
+                lowercase,
+                fallback,
+            }),
+        })
+    }
+
+    fn definitions(&self) -> BTreeMap<String, Definition> {
+        self.inner
+            .entries
+            .iter()
+            .map(|e| (e.name.to_string(), e.definition.clone()))
+            .collect()
+    }
+
+    /// Adds `model` with `price`, replacing any entry of that exact name.
+    pub fn with_price(self, model: impl Into<String>, price: ModelPrice) -> PriceTable {
+        let mut definitions = self.definitions();
+        definitions.insert(model.into(), Definition::Priced(price));
+        // Replacing a priced entry by a priced entry cannot break an alias.
+        PriceTable::from_definitions(definitions, self.inner.fallback.clone())
+            .expect("adding a priced model cannot break an alias")
+    }
+
+    /// Prices every model the table does not know at `price` instead of failing with
+    /// [`PricingError::UnknownModel`]. Unknown models are then estimated with the byte-count
+    /// token bound and, unless `price` sets one, the default output limit.
+    pub fn with_fallback_price(self, price: ModelPrice) -> PriceTable {
+        let mut inner = Arc::unwrap_or_clone(self.inner);
+        inner.fallback = Some(price);
+        PriceTable {
+            inner: Arc::new(inner),
+        }
+    }
+
+    /// Extends or overrides the table with a LiteLLM-format JSON file (the format of
+    /// `model_prices_and_context_window.json`: `{"model": {"input_cost_per_token": 2.5e-06,
+    /// "output_cost_per_token": 1e-05, …}, "other": {"alias_of": "model"}}`), so prices can be
+    /// updated without a new release.
+    ///
+    /// Entries replace same-named entries whole. Entries with a `mode` other than `"chat"`
+    /// are skipped; an entry without `mode` counts as chat. Every chat entry needs
+    /// `input_cost_per_token` and `output_cost_per_token`. A bad entry is an
+    /// [`PricingError::InvalidPriceFile`] naming the entry and field.
+    pub fn with_file(self, path: impl AsRef<Path>) -> Result<PriceTable, PricingError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|source| PricingError::ReadPriceFile {
+            path: path.to_owned(),
+            source,
+        })?;
+        self.merge_litellm(&text, &path.display().to_string())
+    }
+
+    /// Like [`with_file`](Self::with_file), with the file's text passed in.
+    pub fn with_litellm_json(self, json: &str) -> Result<PriceTable, PricingError> {
+        self.merge_litellm(json, "(LiteLLM JSON text)")
+    }
+
+    fn merge_litellm(self, json: &str, origin: &str) -> Result<PriceTable, PricingError> {
+        let invalid = |entry: &str, field: &str, detail: String| PricingError::InvalidPriceFile {
+            origin: origin.to_owned(),
+            entry: entry.to_owned(),
+            field: field.to_owned(),
+            detail,
+        };
+        let source = litellm::parse_document(json, Strictness::RejectIncomplete)
+            .map_err(|e| invalid(&e.entry, &e.field, e.to_string()))?;
+        let mut definitions = self.definitions();
+        for (name, entry) in source {
+            definitions.insert(name, definition_from_source(entry));
+        }
+        PriceTable::from_definitions(definitions, self.inner.fallback.clone()).map_err(|e| {
+            invalid(
+                &e.entry,
+                "alias_of",
+                format!("entry {:?}, field \"alias_of\": {}", e.entry, e.reason),
+            )
+        })
+    }
+
+    /// Finds the prices for `model`.
+    ///
+    /// Tried in order, the first match wins:
+    /// 1. the exact name, then the name in any letter case;
+    /// 2. a dated snapshot the table lacks (`gpt-4o-2099-01-01`, `claude-…-20991231`) as its
+    ///    undated family (`gpt-4o`) — only when no entry for the exact date exists, so dated
+    ///    entries with their own prices always win;
+    /// 3. `provider/model` (`openai/gpt-4o`, `anthropic/claude-…`) as `model`, when the table
+    ///    says that model is served by that provider;
+    /// 4. aliases (`alias_of`) are followed to the priced entry;
+    /// 5. the fallback price, if one is configured;
+    ///
+    /// otherwise [`PricingError::UnknownModel`] with the closest known names.
+    pub fn resolve<'a>(&'a self, model: &'a str) -> Result<ResolvedModel<'a>, PricingError> {
+        if let Some(index) = self.find(model) {
+            let entry = &self.inner.entries[index];
+            let Definition::Priced(price) = &entry.definition else {
+                unreachable!("alias targets are priced entries")
+            };
+            return Ok(ResolvedModel {
+                name: &entry.name,
+                price,
+                is_fallback: false,
+            });
+        }
+        match &self.inner.fallback {
+            Some(price) => Ok(ResolvedModel {
+                name: model,
+                price,
+                is_fallback: true,
+            }),
+            None => Err(PricingError::UnknownModel {
+                model: model.to_owned(),
+                suggestions: self.closest_names(model),
+            }),
+        }
+    }
+
+    /// The exact cost of a call to `model` that used `usage`.
+    ///
+    /// Each part is priced at its own price (see [`Cost`]); size tiers are chosen by the whole
+    /// prompt length ([`Usage::prompt_tokens`]).
+    pub fn cost(&self, model: &str, usage: &Usage) -> Result<Cost, PricingError> {
+        let resolved = self.resolve(model)?;
+        Cost::compute(resolved.name, resolved.price, usage)
+    }
+
+    /// The worst-case cost of sending `request` (an OpenAI-shaped Chat Completions body) to
+    /// `model`: never lower than the cost of any response the request allows. See
+    /// [`Estimate`] for how the bound is made.
+    pub fn estimate(&self, model: &str, request: &Value) -> Result<Estimate, PricingError> {
+        let resolved = self.resolve(model)?;
+        Estimate::compute(resolved.name, resolved.price, request)
+    }
+
+    /// The number of names in the table (priced models and aliases).
+    pub fn len(&self) -> usize {
+        self.inner.entries.len()
+    }
+
+    /// Whether the table has no names at all.
+    pub fn is_empty(&self) -> bool {
+        self.inner.entries.is_empty()
+    }
+
+    /// Every name in the table, sorted, with what it stands for.
+    pub fn models(&self) -> impl Iterator<Item = (&str, TableEntry<'_>)> {
+        self.inner.entries.iter().map(|entry| {
+            let listed = match &entry.definition {
+                Definition::Priced(price) => TableEntry::Priced(price),
+                Definition::Alias(target) => TableEntry::Alias {
+                    target,
+                    resolved: &self.inner.entries[entry.target].name,
+                },
+            };
+            (&*entry.name, listed)
+        })
+    }
+
+    /// The fallback price, if one is configured.
+    pub fn fallback_price(&self) -> Option<&ModelPrice> {
+        self.inner.fallback.as_ref()
+    }
+
+    fn lookup(&self, name: &str) -> Option<usize> {
+        if let Some(&index) = self.inner.exact.get(name) {
+            return Some(index);
+        }
+        if name
+            .bytes()
+            .any(|b| b.is_ascii_uppercase() || !b.is_ascii())
+        {
+            self.inner
+                .lowercase
+                .get(name.to_lowercase().as_str())
+                .copied()
+        } else {
+            // Already lower case: look it up as is, without allocating.
+            self.inner.lowercase.get(name).copied()
+        }
+    }
+
+    fn find(&self, model: &str) -> Option<usize> {
+        self.lookup(model)
+            .or_else(|| undated(model).and_then(|family| self.lookup(family)))
+            .or_else(|| {
+                let (provider, rest) = model.split_once('/')?;
+                let index = self.find(rest)?;
+                let Definition::Priced(price) = &self.inner.entries[index].definition else {
+                    return None;
+                };
+                let served_by = price.provider.as_deref()?;
+                served_by.eq_ignore_ascii_case(provider).then_some(index)
+            })
+    }
+
+    fn closest_names(&self, model: &str) -> Vec<String> {
+        let wanted = model.to_lowercase();
+        let mut scored: Vec<(usize, &str)> = self
+            .inner
+            .entries
+            .iter()
+            .map(|e| (edit_distance(&wanted, &e.name.to_lowercase()), &*e.name))
+            .collect();
+        scored.sort_unstable();
+        scored
+            .into_iter()
+            .take(SUGGESTIONS)
+            .map(|(_, name)| name.to_owned())
+            .collect()
+    }
+}
+
+/// An alias that points to a missing entry or back to itself.
+#[derive(Debug)]
+pub(crate) struct AliasError {
+    pub(crate) entry: String,
+    pub(crate) reason: String,
+}
+
+/// Follows `alias_of` from entry `start` to a priced entry.
+fn resolve_alias_chain(
+    start: usize,
+    names: &[(Box<str>, Definition)],
+    exact: &HashMap<Box<str>, usize>,
+) -> Result<usize, AliasError> {
+    let mut current = start;
+    // A chain longer than the table must revisit an entry: a cycle.
+    for _ in 0..=names.len() {
+        match &names[current].1 {
+            Definition::Priced(_) => return Ok(current),
+            Definition::Alias(target) => {
+                current = *exact.get(target.as_str()).ok_or_else(|| AliasError {
+                    entry: names[start].0.to_string(),
+                    reason: format!("points to {target:?}, which is not in the table"),
+                })?;
+            }
+        }
+    }
+    Err(AliasError {
+        entry: names[start].0.to_string(),
+        reason: "aliases form a cycle and never reach a priced model".to_owned(),
+    })
+}
+
+/// `gpt-4o-2024-08-06` → `gpt-4o`, `claude-3-5-sonnet-20241022` → `claude-3-5-sonnet`.
+fn undated(model: &str) -> Option<&str> {
+    let is_date = |s: &str, dashed: bool| {
+        let bytes = s.as_bytes();
+        let digits_at = |range: std::ops::Range<usize>| bytes[range].iter().all(u8::is_ascii_digit);
+        let year_ok = bytes.starts_with(b"19") || bytes.starts_with(b"20");
+        if dashed {
+            year_ok
+                && digits_at(0..4)
+                && bytes[4] == b'-'
+                && digits_at(5..7)
+                && bytes[7] == b'-'
+                && digits_at(8..10)
+        } else {
+            year_ok && digits_at(0..8)
+        }
+    };
+    for (date_len, dashed) in [(10, true), (8, false)] {
+        if model.len() > date_len + 1 && model.is_char_boundary(model.len() - date_len - 1) {
+            let (family, suffix) = model.split_at(model.len() - date_len - 1);
+            if suffix.as_bytes()[0] == b'-' && is_date(&suffix[1..], dashed) && !family.is_empty() {
+                return Some(family);
+            }
+        }
+    }
+    None
+}
+
+/// Levenshtein distance over chars (for suggestions only).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let substitution = diagonal + usize::from(ca != cb);
+            diagonal = row[j + 1];
+            row[j + 1] = substitution.min(row[j] + 1).min(row[j + 1] + 1);
+        }
+    }
+    row[b.len()]
+}
+
+fn definition_from_source(entry: SourceEntry) -> Definition {
+    match entry {
+        SourceEntry::Alias(target) => Definition::Alias(target),
+        SourceEntry::Priced(model) => Definition::Priced(ModelPrice {
+            provider: model.provider,
+            max_input_tokens: model.max_input_tokens,
+            max_output_tokens: model.max_output_tokens,
+            prices: prices_from_source(model.prices),
+            tiers: model
+                .tiers
+                .into_iter()
+                .map(|(above_tokens, prices)| SizeTier {
+                    above_tokens,
+                    prices: prices_from_source(prices),
+                })
+                .collect(),
+        }),
+    }
+}
+
+fn prices_from_source(prices: SourcePrices) -> TokenPrices {
+    let money = |nanos: Option<u64>| nanos.map(Money::from_nanos);
+    TokenPrices {
+        input: Money::from_nanos(prices.input),
+        output: Money::from_nanos(prices.output),
+        cache_read: money(prices.cache_read),
+        cache_write_5m: money(prices.cache_write_5m),
+        cache_write_1h: money(prices.cache_write_1h),
+        reasoning: money(prices.reasoning),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn undated_strips_only_date_suffixes() {
+        assert_eq!(undated("gpt-4o-2099-01-01"), Some("gpt-4o"));
+        assert_eq!(
+            undated("claude-3-5-sonnet-20991231"),
+            Some("claude-3-5-sonnet")
+        );
+        assert_eq!(undated("gpt-4o"), None);
+        assert_eq!(undated("gpt-4o-mini"), None);
+        assert_eq!(undated("model-12345678"), None);
+        assert_eq!(undated("-20240101"), None);
+    }
+
+    #[test]
+    fn edit_distance_counts_single_edits() {
+        assert_eq!(edit_distance("gpt-4o", "gpt-4o"), 0);
+        assert_eq!(edit_distance("gpt4o", "gpt-4o"), 1);
+        assert_eq!(edit_distance("gpt-4x", "gpt-4o"), 1);
+        assert_eq!(edit_distance("", "abc"), 3);
+    }
+}

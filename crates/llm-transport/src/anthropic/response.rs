@@ -1,0 +1,200 @@
+//! Anthropic Messages response → OpenAI-shaped completion, and usage.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::types::Extra;
+use crate::{
+    ChatCompletion, Choice, Content, FinishReason, Message, PromptTokensDetails, Role, TokenUsage,
+    ToolCall, TransportError, Usage,
+};
+
+/// A Messages response body (the fields the translation needs).
+#[derive(Debug, Deserialize)]
+struct MessagesResponse {
+    id: String,
+    model: String,
+    #[serde(default)]
+    content: Vec<Value>,
+    #[serde(default)]
+    stop_reason: Option<String>,
+    usage: AnthropicUsage,
+}
+
+/// Anthropic's `usage`. `input_tokens` excludes cache reads and cache writes.
+///
+/// In a stream, `message_start` carries the first values and `message_delta` cumulative ones
+/// (sometimes only `output_tokens`), so every field is optional and [`merge`](Self::merge)
+/// overwrites only what is present.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub(crate) struct AnthropicUsage {
+    #[serde(default)]
+    input_tokens: Option<u64>,
+    #[serde(default)]
+    output_tokens: Option<u64>,
+    #[serde(default)]
+    cache_creation_input_tokens: Option<u64>,
+    #[serde(default)]
+    cache_read_input_tokens: Option<u64>,
+    #[serde(default)]
+    cache_creation: Option<CacheCreation>,
+    #[serde(default)]
+    service_tier: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+struct CacheCreation {
+    #[serde(default)]
+    ephemeral_5m_input_tokens: u64,
+    #[serde(default)]
+    ephemeral_1h_input_tokens: u64,
+}
+
+impl AnthropicUsage {
+    pub(crate) fn merge(&mut self, newer: AnthropicUsage) {
+        self.input_tokens = newer.input_tokens.or(self.input_tokens);
+        self.output_tokens = newer.output_tokens.or(self.output_tokens);
+        self.cache_creation_input_tokens = newer
+            .cache_creation_input_tokens
+            .or(self.cache_creation_input_tokens);
+        self.cache_read_input_tokens = newer
+            .cache_read_input_tokens
+            .or(self.cache_read_input_tokens);
+        self.cache_creation = newer.cache_creation.or(self.cache_creation);
+        self.service_tier = newer.service_tier.or(self.service_tier.take());
+    }
+
+    /// Normalised counts: every cache part is also inside `input_tokens_total`. Cache writes
+    /// without a 5m/1h split count as 5-minute writes (Anthropic's default lifetime).
+    /// `openai_usage` uses the same counts, so `prompt_tokens` equals `input_tokens_total`.
+    pub(crate) fn token_usage(&self) -> TokenUsage {
+        let read = self.cache_read_input_tokens.unwrap_or(0);
+        let split = self.cache_creation.unwrap_or_default();
+        // The total and the split should agree; if they do not, the larger count is kept so
+        // the cost is never under-counted.
+        let written = self.cache_creation_input_tokens.unwrap_or(0).max(
+            split
+                .ephemeral_5m_input_tokens
+                .saturating_add(split.ephemeral_1h_input_tokens),
+        );
+        let written_1h = split.ephemeral_1h_input_tokens.min(written);
+        TokenUsage {
+            input_tokens_total: self
+                .input_tokens
+                .unwrap_or(0)
+                .saturating_add(read)
+                .saturating_add(written),
+            cache_read_tokens: read,
+            cache_write_5m_tokens: written - written_1h,
+            cache_write_1h_tokens: written_1h,
+            output_tokens: self.output_tokens.unwrap_or(0),
+            reasoning_tokens: 0,
+        }
+    }
+
+    /// OpenAI's `usage`: `prompt_tokens = input + cache_read + cache_creation`,
+    /// `prompt_tokens_details.cached_tokens = cache_read`.
+    pub(crate) fn openai_usage(&self) -> Usage {
+        let tokens = self.token_usage();
+        Usage {
+            prompt_tokens: tokens.input_tokens_total,
+            completion_tokens: tokens.output_tokens,
+            total_tokens: tokens.total_tokens(),
+            prompt_tokens_details: Some(PromptTokensDetails {
+                cached_tokens: Some(tokens.cache_read_tokens),
+                audio_tokens: None,
+                extra: Extra::new(),
+            }),
+            completion_tokens_details: None,
+            extra: Extra::new(),
+        }
+    }
+
+    pub(crate) fn service_tier(&self) -> Option<String> {
+        self.service_tier.clone()
+    }
+}
+
+/// Anthropic `stop_reason` → OpenAI `finish_reason`.
+pub(crate) fn finish_reason(stop_reason: &str) -> FinishReason {
+    match stop_reason {
+        "end_turn" | "stop_sequence" | "pause_turn" => FinishReason::Stop,
+        "max_tokens" | "model_context_window_exceeded" => FinishReason::Length,
+        "tool_use" => FinishReason::ToolCalls,
+        "refusal" => FinishReason::ContentFilter,
+        other => FinishReason::Other(other.to_owned()),
+    }
+}
+
+/// Translates a Messages response body into an OpenAI-shaped completion and its usage.
+///
+/// Text blocks are concatenated into `content`; `tool_use` blocks become `tool_calls` with the
+/// input serialised as the `arguments` string; other blocks (e.g. `thinking`) are left out.
+/// `created` is the current time (Anthropic sends none).
+pub fn from_messages_response(body: &[u8]) -> Result<(ChatCompletion, TokenUsage), TransportError> {
+    let response: MessagesResponse =
+        serde_json::from_slice(body).map_err(|error| TransportError::Decode {
+            provider: "anthropic".to_owned(),
+            reason: format!("not a Messages response: {error}"),
+        })?;
+    let mut text: Option<String> = None;
+    let mut tool_calls = Vec::new();
+    for block in &response.content {
+        match block.get("type").and_then(Value::as_str) {
+            Some("text") => {
+                let piece = block
+                    .get("text")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                text.get_or_insert_with(String::new).push_str(piece);
+            }
+            Some("tool_use") => {
+                let field =
+                    |name: &str| block.get(name).and_then(Value::as_str).unwrap_or_default();
+                let input = block
+                    .get("input")
+                    .cloned()
+                    .unwrap_or_else(|| Value::Object(Extra::new()));
+                tool_calls.push(ToolCall::function(
+                    field("id"),
+                    field("name"),
+                    input.to_string(),
+                ));
+            }
+            _ => {}
+        }
+    }
+    let message = Message {
+        role: Role::Assistant,
+        content: text.map(Content::Text),
+        name: None,
+        tool_calls: (!tool_calls.is_empty()).then_some(tool_calls),
+        tool_call_id: None,
+        extra: Extra::new(),
+    };
+    let usage = response.usage.token_usage();
+    let completion = ChatCompletion {
+        id: response.id,
+        object: "chat.completion".to_owned(),
+        created: unix_now(),
+        model: response.model,
+        choices: vec![Choice {
+            index: 0,
+            message,
+            finish_reason: response.stop_reason.as_deref().map(finish_reason),
+            extra: Extra::new(),
+        }],
+        usage: Some(response.usage.openai_usage()),
+        system_fingerprint: None,
+        service_tier: response.usage.service_tier(),
+        extra: Extra::new(),
+    };
+    Ok((completion, usage))
+}
+
+/// Seconds since the Unix epoch.
+pub(crate) fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs())
+}

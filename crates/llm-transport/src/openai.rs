@@ -1,0 +1,234 @@
+//! The adapter for OpenAI and every OpenAI-compatible endpoint.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+
+use crate::http::{HttpEndpoint, HttpSettings, Step, StreamDecoder, request_id};
+use crate::sse::SseEvent;
+use crate::{
+    ChatCompletion, ChatCompletionChunk, ChatRequest, ChunkStream, ProviderResponse, RetryPolicy,
+    StreamEvent, StreamOptions, TokenUsage, Transport, TransportError,
+};
+
+/// OpenAI's API base URL.
+pub const OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
+
+/// Calls `POST {base_url}/chat/completions` on OpenAI or any compatible server (Azure-style,
+/// vLLM, Ollama, OpenRouter, LiteLLM …). The request is sent as is; streaming calls always ask
+/// for usage (`stream_options.include_usage`). Cloning is cheap (one shared HTTP client).
+#[derive(Debug, Clone)]
+pub struct OpenAiTransport {
+    endpoint: Arc<HttpEndpoint>,
+}
+
+impl OpenAiTransport {
+    /// A builder with OpenAI's defaults.
+    pub fn builder() -> OpenAiTransportBuilder {
+        OpenAiTransportBuilder {
+            settings: HttpSettings::new("openai", OPENAI_BASE_URL),
+            organization: None,
+            project: None,
+        }
+    }
+
+    fn body(&self, request: &ChatRequest) -> Result<Bytes, TransportError> {
+        serde_json::to_vec(request)
+            .map(Bytes::from)
+            .map_err(|error| TransportError::InvalidRequest {
+                provider: self.endpoint.provider().to_owned(),
+                reason: format!("the request cannot be serialised: {error}"),
+            })
+    }
+}
+
+#[async_trait]
+impl Transport for OpenAiTransport {
+    fn name(&self) -> &str {
+        self.endpoint.provider()
+    }
+
+    async fn complete(&self, mut request: ChatRequest) -> Result<ProviderResponse, TransportError> {
+        request.stream = None;
+        request.stream_options = None;
+        let (response, attempts) = self.endpoint.post(self.body(&request)?).await?;
+        let request_id = request_id(response.headers());
+        let body = self.endpoint.read_body(response).await?;
+        let completion: ChatCompletion =
+            serde_json::from_slice(&body).map_err(|error| self.endpoint.decode_error(error))?;
+        let usage = completion
+            .usage
+            .as_ref()
+            .map(TokenUsage::from_openai)
+            .ok_or_else(|| TransportError::MissingUsage {
+                provider: self.name().to_owned(),
+            })?;
+        Ok(ProviderResponse {
+            completion,
+            usage,
+            provider: self.name().to_owned(),
+            request_id,
+            attempts,
+        })
+    }
+
+    async fn stream(&self, mut request: ChatRequest) -> Result<ChunkStream, TransportError> {
+        request.stream = Some(true);
+        request
+            .stream_options
+            .get_or_insert_with(StreamOptions::default)
+            .include_usage = Some(true);
+        let (response, _attempts) = self.endpoint.post(self.body(&request)?).await?;
+        let decoder = OpenAiStreamDecoder {
+            provider: self.name().to_owned(),
+            usage: None,
+        };
+        Ok(self.endpoint.chunk_stream(response, decoder))
+    }
+}
+
+/// Passes chunks through, remembers the usage chunk, ends at `[DONE]`.
+struct OpenAiStreamDecoder {
+    provider: String,
+    usage: Option<TokenUsage>,
+}
+
+impl StreamDecoder for OpenAiStreamDecoder {
+    fn event(
+        &mut self,
+        event: SseEvent,
+        out: &mut Vec<StreamEvent>,
+    ) -> Result<Step, TransportError> {
+        if event.data.trim() == "[DONE]" {
+            return self
+                .usage
+                .map(Step::Finished)
+                .ok_or_else(|| TransportError::MissingUsage {
+                    provider: self.provider.clone(),
+                });
+        }
+        match serde_json::from_str::<ChatCompletionChunk>(&event.data) {
+            Ok(chunk) => {
+                if let Some(usage) = &chunk.usage {
+                    self.usage = Some(TokenUsage::from_openai(usage));
+                }
+                out.push(StreamEvent::Chunk(chunk));
+                Ok(Step::Continue)
+            }
+            Err(error) => Err(
+                stream_error(&self.provider, &event.data).unwrap_or_else(|| {
+                    TransportError::Decode {
+                        provider: self.provider.clone(),
+                        reason: format!("stream chunk is not a chat.completion.chunk: {error}"),
+                    }
+                }),
+            ),
+        }
+    }
+}
+
+/// An `{"error":{…}}` object sent inside a stream.
+fn stream_error(provider: &str, data: &str) -> Option<TransportError> {
+    let value: serde_json::Value = serde_json::from_str(data).ok()?;
+    let error = value.get("error")?;
+    let text = |name: &str| error.get(name).and_then(|v| v.as_str()).map(str::to_owned);
+    Some(TransportError::StreamError(Box::new(
+        crate::ProviderError {
+            provider: provider.to_owned(),
+            status: 200,
+            error_type: text("type"),
+            code: text("code"),
+            message: text("message").unwrap_or_else(|| error.to_string()),
+            param: text("param"),
+            request_id: None,
+            retry_after: None,
+        },
+    )))
+}
+
+/// Configures an [`OpenAiTransport`].
+#[derive(Debug, Clone)]
+pub struct OpenAiTransportBuilder {
+    settings: HttpSettings,
+    organization: Option<String>,
+    project: Option<String>,
+}
+
+impl OpenAiTransportBuilder {
+    /// The API key, sent as `Authorization: Bearer …`. Optional: local servers often need none.
+    pub fn api_key(mut self, api_key: impl Into<String>) -> Self {
+        self.settings.api_key = Some(api_key.into());
+        self
+    }
+
+    /// The base URL (default [`OPENAI_BASE_URL`]); requests go to `{base_url}/chat/completions`.
+    pub fn base_url(mut self, base_url: impl Into<String>) -> Self {
+        self.settings.base_url = base_url.into();
+        self
+    }
+
+    /// Sends `OpenAI-Organization`.
+    pub fn organization(mut self, organization: impl Into<String>) -> Self {
+        self.organization = Some(organization.into());
+        self
+    }
+
+    /// Sends `OpenAI-Project`.
+    pub fn project(mut self, project: impl Into<String>) -> Self {
+        self.project = Some(project.into());
+        self
+    }
+
+    /// Adds a header to every request (e.g. Azure's `api-key`, OpenRouter's `HTTP-Referer`).
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.settings.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// How long to wait for a TCP/TLS connection (default 10 s).
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.settings.connect_timeout = timeout;
+        self
+    }
+
+    /// How long to wait for the response headers, and for each piece of the body (default 600 s).
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.settings.request_timeout = timeout;
+        self
+    }
+
+    /// The retry policy (default [`RetryPolicy::default`]).
+    pub fn retry_policy(mut self, retry: RetryPolicy) -> Self {
+        self.settings.retry = retry;
+        self
+    }
+
+    /// The name used in errors, logs and [`ProviderResponse::provider`] (default `openai`).
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.settings.name = name.into();
+        self
+    }
+
+    /// Validates the configuration (URL, headers) and builds the transport. No network I/O.
+    pub fn build(self) -> Result<OpenAiTransport, TransportError> {
+        let auth = self
+            .settings
+            .api_key
+            .clone()
+            .filter(|key| !key.is_empty())
+            .map(|key| ("authorization", format!("Bearer {key}")));
+        let scoping: Vec<(&'static str, String)> = [
+            ("openai-organization", self.organization),
+            ("openai-project", self.project),
+        ]
+        .into_iter()
+        .filter_map(|(name, value)| value.map(|value| (name, value)))
+        .collect();
+        let endpoint = HttpEndpoint::new(self.settings, &["chat", "completions"], auth, &scoping)?;
+        Ok(OpenAiTransport {
+            endpoint: Arc::new(endpoint),
+        })
+    }
+}

@@ -1,0 +1,73 @@
+//! The chat completion response.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Extra, Message, Usage};
+
+/// A `chat.completion` response body.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChatCompletion {
+    /// Response id.
+    pub id: String,
+    /// `"chat.completion"`.
+    pub object: String,
+    /// Unix time (seconds) of creation.
+    pub created: u64,
+    /// The model that answered (often a dated snapshot of the requested one).
+    pub model: String,
+    /// The generated choices.
+    pub choices: Vec<Choice>,
+    /// Token usage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Usage>,
+    /// Backend configuration fingerprint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_fingerprint: Option<String>,
+    /// The service tier that served the request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_tier: Option<String>,
+    /// Fields this type does not model.
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+impl ChatCompletion {
+    /// The text of the first choice, if it has text.
+    pub fn content(&self) -> Option<&str> {
+        self.choices.first()?.message.text()
+    }
+}
+
+/// One generated choice.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Choice {
+    /// Position in `choices`.
+    pub index: u32,
+    /// The generated message.
+    pub message: Message,
+    /// Why generation stopped.
+    #[serde(default)]
+    pub finish_reason: Option<FinishReason>,
+    /// Fields this type does not model (e.g. `logprobs`).
+    #[serde(flatten)]
+    pub extra: Extra,
+}
+
+/// Why the model stopped generating.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FinishReason {
+    /// Natural end or a stop sequence.
+    Stop,
+    /// The output-token cap was reached.
+    Length,
+    /// The model called tools.
+    ToolCalls,
+    /// Content was filtered.
+    ContentFilter,
+    /// Legacy function call.
+    FunctionCall,
+    /// A reason this crate does not know, kept as written.
+    #[serde(untagged)]
+    Other(String),
+}

@@ -1,0 +1,270 @@
+//! [`SqliteBackend`]: entries and counters in a local SQLite file.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use budget_core::Money;
+use bytes::Bytes;
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::{CacheBackend, CacheCounters, CacheError, CacheKey};
+
+const NAME: &str = "sqlite";
+/// The default time to live of entries stored without one.
+const DEFAULT_TTL: Duration = Duration::from_secs(3600);
+/// How long a write waits for another process holding the file's lock.
+const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+const SCHEMA: &str = "
+    CREATE TABLE IF NOT EXISTS cache_entries (
+        key           TEXT PRIMARY KEY NOT NULL,
+        value         BLOB NOT NULL,
+        expires_at_ms INTEGER NOT NULL
+    );
+    CREATE INDEX IF NOT EXISTS cache_entries_expiry ON cache_entries (expires_at_ms);
+    CREATE TABLE IF NOT EXISTS cache_counters (
+        namespace     TEXT PRIMARY KEY NOT NULL,
+        hits          INTEGER NOT NULL DEFAULT 0,
+        misses        INTEGER NOT NULL DEFAULT 0,
+        errors        INTEGER NOT NULL DEFAULT 0,
+        savings_nanos INTEGER NOT NULL DEFAULT 0
+    );
+";
+
+/// A backend in a local SQLite file: shared by the processes of one machine and kept across
+/// restarts (re-running a script during development costs nothing the second time).
+///
+/// - Entries live in `cache_entries` with their expiry time (Unix milliseconds); an expired
+///   row is never served, and expired rows are purged on open and on every store.
+/// - Counters live in `cache_counters`, one row per namespace.
+/// - The file is in WAL mode with a busy timeout, so readers never block writers and
+///   concurrent processes wait for each other instead of failing.
+/// - SQLite calls block, so they run on Tokio's blocking pool, never on the async runtime.
+#[derive(Clone, Debug)]
+pub struct SqliteBackend {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    connection: Mutex<Connection>,
+    default_ttl: Duration,
+}
+
+impl SqliteBackend {
+    /// Opens (or creates) the cache file at `path` with the default settings.
+    pub fn open(path: impl AsRef<Path>) -> Result<SqliteBackend, CacheError> {
+        SqliteBackend::builder(path).open()
+    }
+
+    /// A builder for the cache file at `path`.
+    pub fn builder(path: impl AsRef<Path>) -> SqliteBackendBuilder {
+        SqliteBackendBuilder {
+            path: path.as_ref().to_path_buf(),
+            default_ttl: DEFAULT_TTL,
+            busy_timeout: DEFAULT_BUSY_TIMEOUT,
+        }
+    }
+
+    /// Runs `work` on the connection on the blocking pool.
+    async fn blocking<T, F>(&self, operation: &'static str, work: F) -> Result<T, CacheError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || {
+            // A panic while holding the lock cannot leave SQLite inconsistent (transactions
+            // roll back), so a poisoned lock is still usable.
+            let connection = inner.connection.lock().unwrap_or_else(|e| e.into_inner());
+            work(&connection)
+        })
+        .await
+        .map_err(|e| CacheError::backend(NAME, operation, e))?
+        .map_err(|e| CacheError::backend(NAME, operation, e))
+    }
+}
+
+#[async_trait]
+impl CacheBackend for SqliteBackend {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    async fn get(&self, key: &CacheKey) -> Result<Option<Bytes>, CacheError> {
+        let key = key.as_str().to_owned();
+        self.blocking("get", move |c| {
+            let found: Option<(Vec<u8>, i64)> = c
+                .prepare_cached("SELECT value, expires_at_ms FROM cache_entries WHERE key = ?1")?
+                .query_row([&key], |row| Ok((row.get(0)?, row.get(1)?)))
+                .optional()?;
+            match found {
+                Some((value, expires_at)) if expires_at > now_ms() => Ok(Some(Bytes::from(value))),
+                Some(_) => {
+                    c.prepare_cached(
+                        "DELETE FROM cache_entries WHERE key = ?1 AND expires_at_ms <= ?2",
+                    )?
+                    .execute(params![key, now_ms()])?;
+                    Ok(None)
+                }
+                None => Ok(None),
+            }
+        })
+        .await
+    }
+
+    async fn set(
+        &self,
+        key: &CacheKey,
+        value: Bytes,
+        ttl: Option<Duration>,
+    ) -> Result<(), CacheError> {
+        let key = key.as_str().to_owned();
+        let ttl_ms =
+            i64::try_from(ttl.unwrap_or(self.inner.default_ttl).as_millis()).unwrap_or(i64::MAX);
+        self.blocking("set", move |c| {
+            let now = now_ms();
+            c.prepare_cached(
+                "INSERT OR REPLACE INTO cache_entries (key, value, expires_at_ms) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![key, &value[..], now.saturating_add(ttl_ms)])?;
+            purge_expired(c, now)
+        })
+        .await
+    }
+
+    async fn delete(&self, key: &CacheKey) -> Result<(), CacheError> {
+        let key = key.as_str().to_owned();
+        self.blocking("delete", move |c| {
+            c.prepare_cached("DELETE FROM cache_entries WHERE key = ?1")?
+                .execute([key])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn record(&self, namespace: &str, delta: CacheCounters) -> Result<(), CacheError> {
+        let namespace = namespace.to_owned();
+        // SQLite integers are signed 64-bit; clamp so one absurd amount cannot fail the update.
+        let amount = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        let values = [
+            delta.hits,
+            delta.misses,
+            delta.errors,
+            delta.savings.nanos(),
+        ]
+        .map(amount);
+        self.blocking("record", move |c| {
+            c.prepare_cached(
+                "INSERT INTO cache_counters (namespace, hits, misses, errors, savings_nanos)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (namespace) DO UPDATE SET
+                     hits = hits + excluded.hits,
+                     misses = misses + excluded.misses,
+                     errors = errors + excluded.errors,
+                     savings_nanos = savings_nanos + excluded.savings_nanos",
+            )?
+            .execute(params![
+                namespace, values[0], values[1], values[2], values[3]
+            ])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn counters(&self, namespace: &str) -> Result<CacheCounters, CacheError> {
+        let namespace = namespace.to_owned();
+        self.blocking("read counters", move |c| {
+            let row: Option<[i64; 4]> = c
+                .prepare_cached(
+                    "SELECT hits, misses, errors, savings_nanos FROM cache_counters WHERE namespace = ?1",
+                )?
+                .query_row([namespace], |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?]))
+                .optional()?;
+            let [hits, misses, errors, savings] =
+                row.unwrap_or_default().map(|v| u64::try_from(v).unwrap_or(0));
+            Ok(CacheCounters {
+                hits,
+                misses,
+                errors,
+                savings: Money::from_nanos(savings),
+            })
+        })
+        .await
+    }
+
+    async fn reset_counters(&self, namespace: &str) -> Result<(), CacheError> {
+        let namespace = namespace.to_owned();
+        self.blocking("reset counters", move |c| {
+            c.prepare_cached("DELETE FROM cache_counters WHERE namespace = ?1")?
+                .execute([namespace])?;
+            Ok(())
+        })
+        .await
+    }
+}
+
+/// Builds a [`SqliteBackend`]; see [`SqliteBackend::builder`].
+#[derive(Debug)]
+#[must_use = "a builder does nothing until .open() is called"]
+pub struct SqliteBackendBuilder {
+    path: PathBuf,
+    default_ttl: Duration,
+    busy_timeout: Duration,
+}
+
+impl SqliteBackendBuilder {
+    /// How long entries stored without a time to live are kept (default 1 hour).
+    pub fn default_ttl(mut self, ttl: Duration) -> Self {
+        self.default_ttl = ttl;
+        self
+    }
+
+    /// How long an operation waits for another process's lock on the file (default 5 s).
+    pub fn busy_timeout(mut self, timeout: Duration) -> Self {
+        self.busy_timeout = timeout;
+        self
+    }
+
+    /// Opens (or creates) the file, sets it up and purges expired entries. Blocks briefly: call
+    /// it at start-up.
+    pub fn open(self) -> Result<SqliteBackend, CacheError> {
+        let opened = Connection::open(&self.path).and_then(|c| {
+            c.busy_timeout(self.busy_timeout)?;
+            // WAL returns the new mode as a row, so it is read rather than executed.
+            c.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
+            // In WAL mode NORMAL is safe against corruption; a power cut may lose the last
+            // few entries, which for a cache only means paying for them again.
+            c.execute_batch("PRAGMA synchronous = NORMAL;")?;
+            c.execute_batch(SCHEMA)?;
+            purge_expired(&c, now_ms())?;
+            Ok(c)
+        });
+        let connection = opened.map_err(|e| CacheError::OpenFile {
+            path: self.path.clone(),
+            source: Box::new(e),
+        })?;
+        Ok(SqliteBackend {
+            inner: Arc::new(Inner {
+                connection: Mutex::new(connection),
+                default_ttl: self.default_ttl,
+            }),
+        })
+    }
+}
+
+fn purge_expired(c: &Connection, now: i64) -> rusqlite::Result<()> {
+    c.prepare_cached("DELETE FROM cache_entries WHERE expires_at_ms <= ?1")?
+        .execute([now])?;
+    Ok(())
+}
+
+/// The current time in Unix milliseconds (the clock every process on the machine shares).
+fn now_ms() -> i64 {
+    let since_epoch = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
+}

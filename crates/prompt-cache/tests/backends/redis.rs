@@ -1,0 +1,227 @@
+//! The Redis backend, on a real `redis-server` started for each test.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use prompt_cache::{CacheError, PromptCache, RedisBackend};
+use serde_json::json;
+use test_support::{RedisCluster, RedisServer};
+
+use crate::conformance::{self, COST, request, response};
+
+/// The operation timeout of the fault test, and how much later than it a call may return.
+const TIMEOUT: Duration = Duration::from_millis(300);
+const SLACK: Duration = Duration::from_millis(200);
+
+fn cache_on(server: &RedisServer) -> PromptCache {
+    let backend = RedisBackend::builder(&server.url())
+        .timeout(TIMEOUT)
+        .build()
+        .expect("valid URL");
+    PromptCache::new(Arc::new(backend))
+}
+
+#[tokio::test]
+async fn redis_backend_conforms() {
+    let server = RedisServer::start();
+    conformance::run_all(Arc::new(
+        RedisBackend::from_url(&server.url()).expect("valid URL"),
+    ))
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_cluster_backend_conforms_and_shares_entries_and_stats() {
+    let cluster = RedisCluster::start();
+    conformance::run_all(Arc::new(
+        RedisBackend::from_url(&cluster.url()).expect("valid cluster URL"),
+    ))
+    .await;
+
+    // A cache on the URL and one on the node list are one cache; namespaces land on
+    // different slots (and nodes), and the counters of each stay with its entries.
+    let by_url = RedisBackend::from_url(&cluster.url()).expect("valid cluster URL");
+    let by_nodes = RedisBackend::cluster_builder(cluster.urls())
+        .build()
+        .expect("valid node URLs");
+    let namespaces = ["alpha", "beta", "gamma", "delta"];
+    for namespace in namespaces {
+        let a = PromptCache::builder(Arc::new(by_url.clone()))
+            .namespace(namespace)
+            .build();
+        let b = PromptCache::builder(Arc::new(by_nodes.clone()))
+            .namespace(namespace)
+            .build();
+        let key = a.key(&request());
+        assert!(a.set(&key, &response(), COST).await, "{namespace}: set");
+        assert_eq!(b.get(&key).await.expect("a hit via the other handle").cost, COST);
+        assert!(a.get(&key).await.is_some());
+    }
+    // Lookups in several namespaces at once are written back (one pipeline per namespace:
+    // a pipeline across slots would be refused by the cluster) and all counted.
+    for namespace in namespaces {
+        let cache = PromptCache::builder(Arc::new(by_url.clone()))
+            .namespace(namespace)
+            .build();
+        let stats = cache.stats().await.expect("stats on the cluster");
+        let other = PromptCache::builder(Arc::new(by_nodes.clone()))
+            .namespace(namespace)
+            .build()
+            .stats()
+            .await
+            .expect("stats on the cluster");
+        assert_eq!((stats.hits, stats.misses), (2, 0), "{namespace}");
+        assert_eq!(stats, other, "{namespace}: one set of counters");
+        assert_eq!(stats.savings, COST.checked_mul(2).expect("no overflow"));
+    }
+}
+
+#[tokio::test]
+async fn two_caches_on_one_server_share_entries_and_stats() {
+    let server = RedisServer::start();
+    let a = cache_on(&server);
+    let b = cache_on(&server);
+    let key = a.key(&request());
+    assert!(b.get(&key).await.is_none());
+    assert!(a.set(&key, &response(), COST).await);
+    let hit = b
+        .get(&key)
+        .await
+        .expect("a value set by one is a hit for the other");
+    assert_eq!((hit.response, hit.cost), (response(), COST));
+    assert!(a.get(&key).await.is_some());
+    // Each handle writes its counters behind and waits for its own writes before reading;
+    // another handle's writes land within a round trip. Reading b first settles b's, so a
+    // then sees everything, and so does b when it reads again.
+    assert!(
+        b.stats().await.expect("stats").hits >= 1,
+        "b sees its own hit at once"
+    );
+    let stats_a = a.stats().await.expect("stats");
+    let stats_b = b.stats().await.expect("stats");
+    assert_eq!(stats_a, stats_b);
+    assert_eq!((stats_a.hits, stats_a.misses), (2, 1));
+    assert_eq!(stats_a.savings, COST.checked_mul(2).expect("no overflow"));
+    b.reset_stats().await.expect("reset");
+    assert_eq!(
+        a.stats().await.expect("stats").hits,
+        0,
+        "a reset is seen by everyone"
+    );
+}
+
+#[tokio::test]
+async fn a_backend_on_an_existing_pool_works_the_same() {
+    let server = RedisServer::start();
+    let pool = deadpool_redis::Config::from_url(server.url())
+        .create_pool(Some(deadpool_redis::Runtime::Tokio1))
+        .expect("pool");
+    let cache = PromptCache::new(Arc::new(RedisBackend::from_pool(pool)));
+    let key = cache.key(&request());
+    assert!(cache.set(&key, &response(), COST).await);
+    assert_eq!(cache.get(&key).await.expect("a hit").cost, COST);
+}
+
+#[tokio::test]
+async fn a_killed_server_means_misses_within_the_timeout_and_hits_resume_after_restart() {
+    let server = RedisServer::start();
+    let cache = cache_on(&server);
+    let key = cache.key(&request());
+    assert!(cache.set(&key, &response(), COST).await);
+    assert!(cache.get(&key).await.is_some());
+
+    server.stop();
+    let limit = TIMEOUT + SLACK;
+    for i in 0..5 {
+        let other = cache.key(&json!({"model": "m", "i": i}));
+        assert!(
+            within(limit, "get", cache.get(&key)).await.is_none(),
+            "a miss while down"
+        );
+        assert!(!within(limit, "set", cache.set(&other, &response(), COST)).await);
+        assert!(
+            within(limit, "invalidate", cache.invalidate(&key))
+                .await
+                .is_err()
+        );
+    }
+    let error = within(limit * 2, "stats", cache.stats())
+        .await
+        .expect_err("stats need Redis");
+    assert!(
+        matches!(
+            error,
+            CacheError::Backend { .. } | CacheError::Timeout { .. }
+        ),
+        "{error:?}"
+    );
+
+    server.restart();
+    // The restarted server is empty (no persistence): new entries, then hits.
+    assert!(cache.get(&key).await.is_none());
+    assert!(
+        cache.set(&key, &response(), COST).await,
+        "stores work again"
+    );
+    assert_eq!(cache.get(&key).await.expect("hits resume").cost, COST);
+    let stats = cache.stats().await.expect("stats work again");
+    assert_eq!((stats.hits, stats.misses), (1, 1));
+}
+
+#[tokio::test]
+async fn a_server_that_never_answers_is_bounded_by_the_timeout() {
+    // A listener that accepts connections but never replies: the worst case for a client.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("redis://{}/0", silent.local_addr().expect("address"));
+    let accept = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            held.push(socket);
+        }
+    });
+    let backend = RedisBackend::builder(&url)
+        .timeout(TIMEOUT)
+        .build()
+        .expect("valid URL");
+    let cache = PromptCache::new(Arc::new(backend));
+    let key = cache.key(&request());
+    assert!(
+        within(TIMEOUT + SLACK, "get", cache.get(&key))
+            .await
+            .is_none()
+    );
+    assert!(!within(TIMEOUT + SLACK, "set", cache.set(&key, &response(), COST)).await);
+    let error = within(TIMEOUT * 2 + SLACK, "stats", cache.stats())
+        .await
+        .expect_err("no answer");
+    assert!(matches!(error, CacheError::Timeout { .. }), "{error:?}");
+    accept.abort();
+}
+
+#[test]
+fn a_malformed_url_is_a_clear_error_without_the_password() {
+    for url in [
+        "http://example.com",
+        "redis://user:hunter2@host:notaport/0",
+        "not a url",
+    ] {
+        let error = RedisBackend::from_url(url).expect_err(url);
+        assert!(
+            matches!(error, CacheError::InvalidRedisUrl { .. }),
+            "{url}: {error:?}"
+        );
+        assert!(!error.to_string().contains("hunter2"), "{error}");
+        assert!(!format!("{error:?}").contains("hunter2"), "{error:?}");
+    }
+}
+
+/// Asserts that `work` finishes within `limit` and returns its output.
+async fn within<T>(limit: Duration, what: &str, work: impl std::future::Future<Output = T>) -> T {
+    let started = Instant::now();
+    let out = work.await;
+    let took = started.elapsed();
+    assert!(took <= limit, "{what} took {took:?}, more than {limit:?}");
+    out
+}

@@ -1,0 +1,17 @@
+//! Test support for the BudgetLLM workspace.
+//!
+//! - [`RedisServer`]: a real `redis-server` on a free loopback port, with persistence off, that
+//!   a test can stop and restart (fault tests) and that dies with the handle. It never touches a
+//!   Redis it did not start. [`RedisCluster`]: three such servers joined into a Redis Cluster.
+//! - [`fixture`]: the recorded provider payloads under `tests/fixtures/` (see its README for
+//!   where each came from).
+//! - [`fake_provider`]: a local HTTP server that speaks the OpenAI and Anthropic wire formats.
+
+pub mod fake_provider;
+mod fixtures;
+mod redis_cluster;
+mod redis_server;
+
+pub use fixtures::{fixture, fixture_json, fixture_path};
+pub use redis_cluster::RedisCluster;
+pub use redis_server::RedisServer;

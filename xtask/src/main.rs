@@ -1,0 +1,108 @@
+//! Project automation, run as `cargo xtask <command>`:
+//!
+//! - `ci`: everything CI checks, in order, stopping at the first failure: formatting, clippy
+//!   with warnings denied, every test (unit, integration, doc), and the docs build with
+//!   warnings denied.
+//! - `bench [criterion args…]`: every criterion bench of the workspace.
+//! - `update-prices [<litellm-format json>]`: regenerates the embedded price table of
+//!   `llm-pricing` from a LiteLLM-format price map (default: the committed copy in
+//!   `data/litellm/`).
+//!
+//! It has as few dependencies as possible, so that it builds fast on a fresh machine.
+
+// Reporting progress on the terminal is this program's job.
+#![allow(clippy::print_stderr, clippy::print_stdout)]
+
+mod update_prices;
+
+use std::process::{Command, ExitCode};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("ci") => ci(),
+        Some("bench") => bench(&args[1..]),
+        Some("update-prices") => update_prices::run(&args[1..]),
+        _ => Err(USAGE.to_string()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+const USAGE: &str =
+    "usage: cargo xtask <ci | bench [criterion args…] | update-prices [<litellm-format json>]>";
+
+/// One step of `ci`: a name for the report and the cargo invocation.
+struct Step {
+    name: &'static str,
+    args: &'static [&'static str],
+    env: &'static [(&'static str, &'static str)],
+}
+
+const CI_STEPS: &[Step] = &[
+    Step {
+        name: "format check",
+        args: &["fmt", "--all", "--", "--check"],
+        env: &[],
+    },
+    Step {
+        name: "clippy",
+        args: &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--all-features",
+            "--",
+            "-D",
+            "warnings",
+        ],
+        env: &[],
+    },
+    Step {
+        name: "tests",
+        args: &["test", "--workspace", "--all-features"],
+        env: &[],
+    },
+    Step {
+        name: "docs",
+        args: &["doc", "--workspace", "--no-deps", "--all-features"],
+        env: &[("RUSTDOCFLAGS", "-D warnings")],
+    },
+];
+
+fn ci() -> Result<(), String> {
+    for step in CI_STEPS {
+        eprintln!("xtask ci: {} (cargo {})", step.name, step.args.join(" "));
+        cargo(step.args, step.env).map_err(|e| format!("ci step '{}' failed: {e}", step.name))?;
+    }
+    eprintln!("xtask ci: all steps passed");
+    Ok(())
+}
+
+fn bench(criterion_args: &[String]) -> Result<(), String> {
+    let mut args = vec!["bench", "--workspace", "--all-features", "--benches", "--"];
+    args.extend(criterion_args.iter().map(String::as_str));
+    cargo(&args, &[])
+}
+
+/// Runs the cargo that runs us, from the workspace root, with inherited output.
+fn cargo(args: &[&str], env: &[(&str, &str)]) -> Result<(), String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let status = Command::new(cargo)
+        .args(args)
+        .envs(env.iter().copied())
+        .current_dir(root)
+        .status()
+        .map_err(|e| format!("could not run cargo: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("cargo {} exited with {status}", args.join(" ")))
+    }
+}
