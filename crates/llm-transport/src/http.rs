@@ -12,52 +12,12 @@ use reqwest::{Response, Url};
 use serde_json::Value;
 
 use crate::retry::{self, RetryPolicy};
+use crate::settings::{HttpSettings, KeyHeader};
 use crate::sse::{SseEvent, SseParser};
-use crate::{ChunkStream, ProviderError, StreamEvent, TokenUsage, TransportError};
-
-/// Settings common to every adapter builder.
-#[derive(Clone)]
-pub(crate) struct HttpSettings {
-    pub(crate) name: String,
-    pub(crate) base_url: String,
-    pub(crate) api_key: Option<String>,
-    pub(crate) headers: Vec<(String, String)>,
-    pub(crate) connect_timeout: Duration,
-    pub(crate) request_timeout: Duration,
-    pub(crate) retry: RetryPolicy,
-}
-
-impl HttpSettings {
-    pub(crate) fn new(name: &str, base_url: &str) -> Self {
-        Self {
-            name: name.to_owned(),
-            base_url: base_url.to_owned(),
-            api_key: None,
-            headers: Vec::new(),
-            connect_timeout: Duration::from_secs(10),
-            request_timeout: Duration::from_secs(600),
-            retry: RetryPolicy::default(),
-        }
-    }
-}
-
-impl fmt::Debug for HttpSettings {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("HttpSettings")
-            .field("name", &self.name)
-            .field("base_url", &self.base_url)
-            .field("api_key", &self.api_key.as_ref().map(|_| "[redacted]"))
-            .field("headers", &header_names(&self.headers))
-            .field("connect_timeout", &self.connect_timeout)
-            .field("request_timeout", &self.request_timeout)
-            .field("retry", &self.retry)
-            .finish()
-    }
-}
-
-fn header_names(headers: &[(String, String)]) -> Vec<&str> {
-    headers.iter().map(|(name, _)| name.as_str()).collect()
-}
+use crate::{
+    ChatCompletion, ChunkStream, ProviderError, ProviderResponse, StreamEvent, TokenUsage,
+    TransportError,
+};
 
 /// A configured endpoint: one URL, fixed headers, retry policy.
 pub(crate) struct HttpEndpoint {
@@ -84,15 +44,20 @@ impl fmt::Debug for HttpEndpoint {
 }
 
 impl HttpEndpoint {
-    /// Builds the endpoint `base_url` + `path` with `auth` (a header carrying the key) and the
-    /// caller's extra headers.
+    /// Builds the endpoint `base_url` + `path`, sending a non-empty API key in `key_header`,
+    /// then the adapter's `fixed_headers`, then the caller's extra headers.
     pub(crate) fn new(
         settings: HttpSettings,
         path: &[&str],
-        auth: Option<(&'static str, String)>,
+        key_header: KeyHeader,
         fixed_headers: &[(&'static str, String)],
     ) -> Result<Self, TransportError> {
         let url = endpoint_url(&settings.base_url, path)?;
+        let auth = settings
+            .api_key
+            .as_deref()
+            .filter(|key| !key.is_empty())
+            .map(|key| key_header.header(key));
         let mut headers = HeaderMap::new();
         headers.insert(
             reqwest::header::CONTENT_TYPE,
@@ -154,10 +119,41 @@ impl HttpEndpoint {
         &self.provider
     }
 
+    /// Makes a non-streaming call: sends `body` (with retries), then turns the success body
+    /// into a completion and its usage with `decode`.
+    pub(crate) async fn complete(
+        &self,
+        body: Bytes,
+        decode: impl FnOnce(&[u8]) -> Result<(ChatCompletion, TokenUsage), TransportError> + Send,
+    ) -> Result<ProviderResponse, TransportError> {
+        let (response, attempts) = self.post(body).await?;
+        let request_id = request_id(response.headers());
+        let body = self.read_body(response).await?;
+        let (completion, usage) = decode(&body)?;
+        Ok(ProviderResponse {
+            completion,
+            usage,
+            provider: self.provider.clone(),
+            request_id,
+            attempts,
+        })
+    }
+
+    /// Makes a streaming call: sends `body` (with retries), then reads the accepted response
+    /// as SSE events that `decoder` turns into chunks.
+    pub(crate) async fn stream<D: StreamDecoder>(
+        &self,
+        body: Bytes,
+        decoder: D,
+    ) -> Result<ChunkStream, TransportError> {
+        let (response, _attempts) = self.post(body).await?;
+        Ok(self.chunk_stream(response, decoder))
+    }
+
     /// POSTs `body` until the provider accepts it (2xx) or a failure must not be retried.
     ///
     /// Returns the accepted response (body not yet read) and the number of attempts.
-    pub(crate) async fn post(&self, body: Bytes) -> Result<(Response, u32), TransportError> {
+    async fn post(&self, body: Bytes) -> Result<(Response, u32), TransportError> {
         let mut retry = 0;
         loop {
             let sent = self
@@ -207,7 +203,7 @@ impl HttpEndpoint {
     }
 
     /// Reads a whole success body.
-    pub(crate) async fn read_body(&self, response: Response) -> Result<Bytes, TransportError> {
+    async fn read_body(&self, response: Response) -> Result<Bytes, TransportError> {
         response
             .bytes()
             .await
@@ -215,7 +211,7 @@ impl HttpEndpoint {
     }
 
     /// Maps a failure that happened after the request was sent.
-    pub(crate) fn after_send(&self, error: reqwest::Error) -> TransportError {
+    fn after_send(&self, error: reqwest::Error) -> TransportError {
         if error.is_timeout() {
             self.timeout()
         } else {
@@ -309,11 +305,7 @@ impl HttpEndpoint {
     }
 
     /// Turns a streaming response into a [`ChunkStream`] driven by `decoder`.
-    pub(crate) fn chunk_stream<D: StreamDecoder>(
-        &self,
-        response: Response,
-        decoder: D,
-    ) -> ChunkStream {
+    fn chunk_stream<D: StreamDecoder>(&self, response: Response, decoder: D) -> ChunkStream {
         let state = StreamState {
             body: Box::pin(response.bytes_stream()),
             parser: SseParser::new(),
@@ -327,7 +319,7 @@ impl HttpEndpoint {
 }
 
 /// The request id of a response: OpenAI sends `x-request-id`, Anthropic `request-id`.
-pub(crate) fn request_id(headers: &HeaderMap) -> Option<String> {
+fn request_id(headers: &HeaderMap) -> Option<String> {
     ["x-request-id", "request-id"]
         .iter()
         .find_map(|name| headers.get(*name)?.to_str().ok())

@@ -38,6 +38,7 @@ mod error;
 mod http;
 mod openai;
 mod retry;
+mod settings;
 pub mod sse;
 mod token_usage;
 mod transport;

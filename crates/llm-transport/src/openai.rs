@@ -1,16 +1,16 @@
 //! The adapter for OpenAI and every OpenAI-compatible endpoint.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
 
-use crate::http::{HttpEndpoint, HttpSettings, Step, StreamDecoder, request_id};
+use crate::http::{HttpEndpoint, Step, StreamDecoder};
+use crate::settings::{HttpSettings, KeyHeader, http_builder_setters};
 use crate::sse::SseEvent;
 use crate::{
-    ChatCompletion, ChatCompletionChunk, ChatRequest, ChunkStream, ProviderResponse, RetryPolicy,
-    StreamEvent, StreamOptions, TokenUsage, Transport, TransportError,
+    ChatCompletion, ChatCompletionChunk, ChatRequest, ChunkStream, ProviderResponse, StreamEvent,
+    StreamOptions, TokenUsage, Transport, TransportError,
 };
 
 /// OpenAI's API base URL.
@@ -53,25 +53,21 @@ impl Transport for OpenAiTransport {
     async fn complete(&self, mut request: ChatRequest) -> Result<ProviderResponse, TransportError> {
         request.stream = None;
         request.stream_options = None;
-        let (response, attempts) = self.endpoint.post(self.body(&request)?).await?;
-        let request_id = request_id(response.headers());
-        let body = self.endpoint.read_body(response).await?;
-        let completion: ChatCompletion =
-            serde_json::from_slice(&body).map_err(|error| self.endpoint.decode_error(error))?;
-        let usage = completion
-            .usage
-            .as_ref()
-            .map(TokenUsage::from_openai)
-            .ok_or_else(|| TransportError::MissingUsage {
-                provider: self.name().to_owned(),
-            })?;
-        Ok(ProviderResponse {
-            completion,
-            usage,
-            provider: self.name().to_owned(),
-            request_id,
-            attempts,
-        })
+        let body = self.body(&request)?;
+        self.endpoint
+            .complete(body, |body| {
+                let completion: ChatCompletion = serde_json::from_slice(body)
+                    .map_err(|error| self.endpoint.decode_error(error))?;
+                let usage = completion
+                    .usage
+                    .as_ref()
+                    .map(TokenUsage::from_openai)
+                    .ok_or_else(|| TransportError::MissingUsage {
+                        provider: self.name().to_owned(),
+                    })?;
+                Ok((completion, usage))
+            })
+            .await
     }
 
     async fn stream(&self, mut request: ChatRequest) -> Result<ChunkStream, TransportError> {
@@ -80,12 +76,11 @@ impl Transport for OpenAiTransport {
             .stream_options
             .get_or_insert_with(StreamOptions::default)
             .include_usage = Some(true);
-        let (response, _attempts) = self.endpoint.post(self.body(&request)?).await?;
         let decoder = OpenAiStreamDecoder {
             provider: self.name().to_owned(),
             usage: None,
         };
-        Ok(self.endpoint.chunk_stream(response, decoder))
+        self.endpoint.stream(self.body(&request)?, decoder).await
     }
 }
 
@@ -157,16 +152,15 @@ pub struct OpenAiTransportBuilder {
 }
 
 impl OpenAiTransportBuilder {
-    /// The API key, sent as `Authorization: Bearer …`. Optional: local servers often need none.
-    pub fn api_key(mut self, api_key: impl Into<String>) -> Self {
-        self.settings.api_key = Some(api_key.into());
-        self
-    }
-
-    /// The base URL (default [`OPENAI_BASE_URL`]); requests go to `{base_url}/chat/completions`.
-    pub fn base_url(mut self, base_url: impl Into<String>) -> Self {
-        self.settings.base_url = base_url.into();
-        self
+    http_builder_setters! {
+        /// The API key, sent as `Authorization: Bearer …`. Optional: local servers often need none.
+        fn api_key;
+        /// The base URL (default [`OPENAI_BASE_URL`]); requests go to `{base_url}/chat/completions`.
+        fn base_url;
+        /// Adds a header to every request (e.g. Azure's `api-key`, OpenRouter's `HTTP-Referer`).
+        fn header;
+        /// The name used in errors, logs and [`ProviderResponse::provider`] (default `openai`).
+        fn name;
     }
 
     /// Sends `OpenAI-Organization`.
@@ -181,44 +175,8 @@ impl OpenAiTransportBuilder {
         self
     }
 
-    /// Adds a header to every request (e.g. Azure's `api-key`, OpenRouter's `HTTP-Referer`).
-    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.settings.headers.push((name.into(), value.into()));
-        self
-    }
-
-    /// How long to wait for a TCP/TLS connection (default 10 s).
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.settings.connect_timeout = timeout;
-        self
-    }
-
-    /// How long to wait for the response headers, and for each piece of the body (default 600 s).
-    pub fn request_timeout(mut self, timeout: Duration) -> Self {
-        self.settings.request_timeout = timeout;
-        self
-    }
-
-    /// The retry policy (default [`RetryPolicy::default`]).
-    pub fn retry_policy(mut self, retry: RetryPolicy) -> Self {
-        self.settings.retry = retry;
-        self
-    }
-
-    /// The name used in errors, logs and [`ProviderResponse::provider`] (default `openai`).
-    pub fn name(mut self, name: impl Into<String>) -> Self {
-        self.settings.name = name.into();
-        self
-    }
-
     /// Validates the configuration (URL, headers) and builds the transport. No network I/O.
     pub fn build(self) -> Result<OpenAiTransport, TransportError> {
-        let auth = self
-            .settings
-            .api_key
-            .clone()
-            .filter(|key| !key.is_empty())
-            .map(|key| ("authorization", format!("Bearer {key}")));
         let scoping: Vec<(&'static str, String)> = [
             ("openai-organization", self.organization),
             ("openai-project", self.project),
@@ -226,7 +184,12 @@ impl OpenAiTransportBuilder {
         .into_iter()
         .filter_map(|(name, value)| value.map(|value| (name, value)))
         .collect();
-        let endpoint = HttpEndpoint::new(self.settings, &["chat", "completions"], auth, &scoping)?;
+        let endpoint = HttpEndpoint::new(
+            self.settings,
+            &["chat", "completions"],
+            KeyHeader::Bearer,
+            &scoping,
+        )?;
         Ok(OpenAiTransport {
             endpoint: Arc::new(endpoint),
         })

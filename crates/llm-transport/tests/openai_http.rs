@@ -25,6 +25,15 @@ fn transport(fake: &FakeProvider) -> OpenAiTransport {
         .unwrap()
 }
 
+/// Streams a one-message request on `openai` and drains it (see [`drain`]).
+async fn stream_x(openai: &OpenAiTransport) -> (String, usize, Result<TokenUsage, TransportError>) {
+    let stream = openai
+        .stream(ChatRequest::new("gpt-4o").message(Message::user("x")))
+        .await
+        .unwrap();
+    drain(stream).await
+}
+
 /// Collects a stream: the text, the chunks, and how it ended.
 async fn drain(
     mut stream: llm_transport::ChunkStream,
@@ -242,11 +251,7 @@ async fn recorded_stream_fixtures_decode_through_http() {
             FakeReply::raw(200, "text/event-stream", fixture(&format!("openai/{name}")))
                 .chunk_size(13),
         );
-        let stream = openai
-            .stream(ChatRequest::new("gpt-4o").message(Message::user("x")))
-            .await
-            .unwrap();
-        let (content, _, end) = drain(stream).await;
+        let (content, _, end) = stream_x(&openai).await;
         assert_eq!(content, expected_text, "{name}");
         let end = end.unwrap();
         assert_eq!((end.input_tokens_total, end.output_tokens), usage, "{name}");
@@ -258,11 +263,7 @@ async fn a_stream_cut_mid_way_is_an_error_with_unknown_outcome() {
     let fake = FakeProvider::start().await;
     let body = fixture("openai/chat_completion_stream.sse");
     fake.enqueue(FakeReply::raw(200, "text/event-stream", body.clone()).cut_after(body.len() / 2));
-    let stream = transport(&fake)
-        .stream(ChatRequest::new("gpt-4o").message(Message::user("x")))
-        .await
-        .unwrap();
-    let (content, chunks, end) = drain(stream).await;
+    let (content, chunks, end) = stream_x(&transport(&fake)).await;
     assert!(
         chunks > 0 && !content.is_empty(),
         "the part before the cut arrives"
@@ -286,11 +287,7 @@ async fn a_stream_closed_cleanly_before_done_is_an_error() {
     let body = fixture("openai/chat_completion_stream.sse");
     let truncated = &body[..body.find("data: [DONE]").unwrap()];
     fake.enqueue(FakeReply::raw(200, "text/event-stream", truncated));
-    let stream = transport(&fake)
-        .stream(ChatRequest::new("gpt-4o").message(Message::user("x")))
-        .await
-        .unwrap();
-    let error = drain(stream).await.2.unwrap_err();
+    let error = stream_x(&transport(&fake)).await.2.unwrap_err();
     assert!(
         matches!(error, TransportError::StreamInterrupted { .. }),
         "{error}"
@@ -305,11 +302,7 @@ async fn a_stream_without_usage_is_an_error_not_a_free_call() {
         .filter(|event| !event.contains("\"choices\":[]"))
         .collect();
     fake.enqueue(FakeReply::raw(200, "text/event-stream", body));
-    let stream = transport(&fake)
-        .stream(ChatRequest::new("gpt-4o").message(Message::user("x")))
-        .await
-        .unwrap();
-    let error = drain(stream).await.2.unwrap_err();
+    let error = stream_x(&transport(&fake)).await.2.unwrap_err();
     assert!(
         matches!(error, TransportError::MissingUsage { .. }),
         "{error}"

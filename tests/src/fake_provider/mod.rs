@@ -283,28 +283,17 @@ async fn handle(
                 .pointer("/stream_options/include_usage")
                 .and_then(Value::as_bool)
                 == Some(true);
-            match (api, stream) {
-                (Api::OpenAi, false) => (
-                    200,
-                    "application/json".to_owned(),
-                    Bytes::from(answer.openai_completion().to_string()),
-                ),
-                (Api::OpenAi, true) => (
-                    200,
-                    "text/event-stream".to_owned(),
-                    Bytes::from(answer.openai_stream(include_usage)),
-                ),
-                (Api::Anthropic, false) => (
-                    200,
-                    "application/json".to_owned(),
-                    Bytes::from(answer.anthropic_message().to_string()),
-                ),
-                (Api::Anthropic, true) => (
-                    200,
-                    "text/event-stream".to_owned(),
-                    Bytes::from(answer.anthropic_stream()),
-                ),
-            }
+            let (content_type, body) = match (api, stream) {
+                (Api::OpenAi, false) => {
+                    ("application/json", answer.openai_completion().to_string())
+                }
+                (Api::OpenAi, true) => ("text/event-stream", answer.openai_stream(include_usage)),
+                (Api::Anthropic, false) => {
+                    ("application/json", answer.anthropic_message().to_string())
+                }
+                (Api::Anthropic, true) => ("text/event-stream", answer.anthropic_stream()),
+            };
+            (200, content_type.to_owned(), Bytes::from(body))
         }
     };
     Ok(respond(reply, status, &content_type, body))

@@ -188,10 +188,9 @@ impl Answer<'_> {
 
     /// A Messages event stream: `message_start` … `message_stop`.
     pub(crate) fn anthropic_stream(&self) -> String {
-        let event = |name: &str, data: Value| format!("event: {name}\ndata: {data}\n\n");
         let mut start_usage = self.anthropic_usage();
         start_usage["output_tokens"] = json!(1);
-        let mut out = event(
+        let mut out = sse_event(
             "message_start",
             json!({"type": "message_start", "message": {
                 "model": self.model, "id": format!("msg_fake{}", self.id), "type": "message",
@@ -199,49 +198,35 @@ impl Answer<'_> {
                 "usage": start_usage
             }}),
         );
-        out.push_str(&event("ping", json!({"type": "ping"})));
+        out.push_str(&sse_event("ping", json!({"type": "ping"})));
         let mut index = 0;
         if !self.content.is_empty() {
-            out.push_str(&event(
-                "content_block_start",
-                json!({"type": "content_block_start", "index": index,
-                       "content_block": {"type": "text", "text": ""}}),
-            ));
-            for piece in self.pieces() {
-                out.push_str(&event(
-                    "content_block_delta",
-                    json!({"type": "content_block_delta", "index": index,
-                           "delta": {"type": "text_delta", "text": piece}}),
-                ));
-            }
-            out.push_str(&event(
-                "content_block_stop",
-                json!({"type": "content_block_stop", "index": index}),
+            let deltas = self
+                .pieces()
+                .into_iter()
+                .map(|piece| json!({"type": "text_delta", "text": piece}));
+            out.push_str(&content_block_events(
+                index,
+                json!({"type": "text", "text": ""}),
+                deltas,
             ));
             index += 1;
         }
         if let Some((name, arguments)) = self.tool_call {
-            out.push_str(&event(
-                "content_block_start",
-                json!({"type": "content_block_start", "index": index, "content_block": {
-                    "type": "tool_use", "id": format!("toolu_fake{}", self.id), "name": name, "input": {}
-                }}),
-            ));
             let middle = arguments.len() / 2;
             let split = (0..=middle)
                 .rev()
                 .find(|&at| arguments.is_char_boundary(at))
                 .unwrap_or(0);
-            for fragment in ["", &arguments[..split], &arguments[split..]] {
-                out.push_str(&event(
-                    "content_block_delta",
-                    json!({"type": "content_block_delta", "index": index,
-                           "delta": {"type": "input_json_delta", "partial_json": fragment}}),
-                ));
-            }
-            out.push_str(&event(
-                "content_block_stop",
-                json!({"type": "content_block_stop", "index": index}),
+            let deltas = ["", &arguments[..split], &arguments[split..]]
+                .into_iter()
+                .map(|fragment| json!({"type": "input_json_delta", "partial_json": fragment}));
+            out.push_str(&content_block_events(
+                index,
+                json!({
+                    "type": "tool_use", "id": format!("toolu_fake{}", self.id), "name": name, "input": {}
+                }),
+                deltas,
             ));
         }
         let mut final_usage = self.anthropic_usage();
@@ -249,13 +234,41 @@ impl Answer<'_> {
             usage.remove("cache_creation");
             usage.remove("service_tier");
         }
-        out.push_str(&event(
+        out.push_str(&sse_event(
             "message_delta",
             json!({"type": "message_delta",
                    "delta": {"stop_reason": self.stop_reason(), "stop_sequence": null},
                    "usage": final_usage}),
         ));
-        out.push_str(&event("message_stop", json!({"type": "message_stop"})));
+        out.push_str(&sse_event("message_stop", json!({"type": "message_stop"})));
         out
     }
+}
+
+/// One named event of an Anthropic event stream.
+fn sse_event(name: &str, data: Value) -> String {
+    format!("event: {name}\ndata: {data}\n\n")
+}
+
+/// The events of one Anthropic content block: its start, its deltas, its stop.
+fn content_block_events(
+    index: usize,
+    content_block: Value,
+    deltas: impl IntoIterator<Item = Value>,
+) -> String {
+    let mut out = sse_event(
+        "content_block_start",
+        json!({"type": "content_block_start", "index": index, "content_block": content_block}),
+    );
+    for delta in deltas {
+        out.push_str(&sse_event(
+            "content_block_delta",
+            json!({"type": "content_block_delta", "index": index, "delta": delta}),
+        ));
+    }
+    out.push_str(&sse_event(
+        "content_block_stop",
+        json!({"type": "content_block_stop", "index": index}),
+    ));
+    out
 }

@@ -9,7 +9,6 @@ mod stream;
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -17,8 +16,9 @@ use bytes::Bytes;
 pub use request::to_messages_request;
 pub use response::from_messages_response;
 
-use crate::http::{HttpEndpoint, HttpSettings, request_id};
-use crate::{ChatRequest, ChunkStream, ProviderResponse, RetryPolicy, Transport, TransportError};
+use crate::http::HttpEndpoint;
+use crate::settings::{HttpSettings, KeyHeader, http_builder_setters};
+use crate::{ChatRequest, ChunkStream, ProviderResponse, Transport, TransportError};
 
 /// Anthropic's API base URL.
 pub const ANTHROPIC_BASE_URL: &str = "https://api.anthropic.com";
@@ -80,27 +80,21 @@ impl Transport for AnthropicTransport {
 
     async fn complete(&self, mut request: ChatRequest) -> Result<ProviderResponse, TransportError> {
         request.stream = None;
-        let (response, attempts) = self.endpoint.post(self.body(&request)?).await?;
-        let request_id = request_id(response.headers());
-        let body = self.endpoint.read_body(response).await?;
-        let (completion, usage) = from_messages_response(&body).map_err(|error| match error {
-            TransportError::Decode { reason, .. } => self.endpoint.decode_error(reason),
-            other => other,
-        })?;
-        Ok(ProviderResponse {
-            completion,
-            usage,
-            provider: self.name().to_owned(),
-            request_id,
-            attempts,
-        })
+        let body = self.body(&request)?;
+        self.endpoint
+            .complete(body, |body| {
+                from_messages_response(body).map_err(|error| match error {
+                    TransportError::Decode { reason, .. } => self.endpoint.decode_error(reason),
+                    other => other,
+                })
+            })
+            .await
     }
 
     async fn stream(&self, mut request: ChatRequest) -> Result<ChunkStream, TransportError> {
         request.stream = Some(true);
-        let (response, _attempts) = self.endpoint.post(self.body(&request)?).await?;
         let decoder = stream::AnthropicStreamDecoder::new(self.name().to_owned());
-        Ok(self.endpoint.chunk_stream(response, decoder))
+        self.endpoint.stream(self.body(&request)?, decoder).await
     }
 }
 
@@ -122,51 +116,20 @@ impl fmt::Debug for AnthropicTransportBuilder {
 }
 
 impl AnthropicTransportBuilder {
-    /// The API key, sent as `x-api-key`.
-    pub fn api_key(mut self, api_key: impl Into<String>) -> Self {
-        self.settings.api_key = Some(api_key.into());
-        self
-    }
-
-    /// The base URL (default [`ANTHROPIC_BASE_URL`]); requests go to `{base_url}/v1/messages`.
-    pub fn base_url(mut self, base_url: impl Into<String>) -> Self {
-        self.settings.base_url = base_url.into();
-        self
+    http_builder_setters! {
+        /// The API key, sent as `x-api-key`.
+        fn api_key;
+        /// The base URL (default [`ANTHROPIC_BASE_URL`]); requests go to `{base_url}/v1/messages`.
+        fn base_url;
+        /// Adds a header to every request (e.g. `anthropic-beta`).
+        fn header;
+        /// The name used in errors, logs and [`ProviderResponse::provider`] (default `anthropic`).
+        fn name;
     }
 
     /// The `anthropic-version` header (default [`ANTHROPIC_VERSION`]).
     pub fn version(mut self, version: impl Into<String>) -> Self {
         self.version = version.into();
-        self
-    }
-
-    /// Adds a header to every request (e.g. `anthropic-beta`).
-    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.settings.headers.push((name.into(), value.into()));
-        self
-    }
-
-    /// How long to wait for a TCP/TLS connection (default 10 s).
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.settings.connect_timeout = timeout;
-        self
-    }
-
-    /// How long to wait for the response headers, and for each piece of the body (default 600 s).
-    pub fn request_timeout(mut self, timeout: Duration) -> Self {
-        self.settings.request_timeout = timeout;
-        self
-    }
-
-    /// The retry policy (default [`RetryPolicy::default`]).
-    pub fn retry_policy(mut self, retry: RetryPolicy) -> Self {
-        self.settings.retry = retry;
-        self
-    }
-
-    /// The name used in errors, logs and [`ProviderResponse::provider`] (default `anthropic`).
-    pub fn name(mut self, name: impl Into<String>) -> Self {
-        self.settings.name = name.into();
         self
     }
 
@@ -184,14 +147,13 @@ impl AnthropicTransportBuilder {
 
     /// Validates the configuration (URL, headers) and builds the transport. No network I/O.
     pub fn build(self) -> Result<AnthropicTransport, TransportError> {
-        let auth = self
-            .settings
-            .api_key
-            .clone()
-            .filter(|key| !key.is_empty())
-            .map(|key| ("x-api-key", key));
         let fixed = [("anthropic-version", self.version)];
-        let endpoint = HttpEndpoint::new(self.settings, &["v1", "messages"], auth, &fixed)?;
+        let endpoint = HttpEndpoint::new(
+            self.settings,
+            &["v1", "messages"],
+            KeyHeader::Named("x-api-key"),
+            &fixed,
+        )?;
         Ok(AnthropicTransport {
             endpoint: Arc::new(endpoint),
             default_max_tokens: self.default_max_tokens,
