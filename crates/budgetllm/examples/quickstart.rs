@@ -32,7 +32,7 @@ async fn main() -> Result<(), Error> {
     let request = ChatRequest::new("gpt-4o-mini")
         .message(Message::user("In one sentence: what is a token budget?"))
         .max_tokens(60);
-    let response = client.chat().completions().create(request).await?;
+    let response = client.chat().completions().create(request.clone()).await?;
     println!("answer:     {}", response.content().unwrap_or_default());
     println!("tokens:     {}", response.usage.total_tokens);
     println!(
@@ -40,11 +40,10 @@ async fn main() -> Result<(), Error> {
         response.cost_cents, response.cache_hit
     );
 
-    let again = client
-        .ask("In one sentence: what is a token budget?")
-        .await?;
+    // The same request again: answered from the prompt cache, for free.
+    let again = client.chat().completions().create(request).await?;
     println!(
-        "ask():      {:.6} cents (cache hit: {})",
+        "again:      {:.6} cents (cache hit: {})",
         again.cost_cents, again.cache_hit
     );
 
