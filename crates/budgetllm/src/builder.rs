@@ -14,6 +14,7 @@ use time::UtcOffset;
 use crate::Error;
 use crate::client::{BudgetAlert, Client};
 use crate::routing::{ANTHROPIC, NamedTransports, OPENAI, Route, Router};
+use crate::shared_stores::SharedStoreOptions;
 
 /// The model [`Client::ask`] uses unless [`ClientBuilder::default_model`] says otherwise.
 pub const DEFAULT_MODEL: &str = "gpt-4o-mini";
@@ -68,6 +69,7 @@ pub struct ClientBuilder {
     fallback_price: Option<ModelPrice>,
     ledger: Option<Arc<dyn Ledger>>,
     cache_backend: Option<Arc<dyn CacheBackend>>,
+    pub(crate) shared_stores: SharedStoreOptions,
     transports: NamedTransports,
     routes: Vec<(Route, String)>,
     namespace: String,
@@ -96,6 +98,7 @@ impl Default for ClientBuilder {
             fallback_price: None,
             ledger: None,
             cache_backend: None,
+            shared_stores: SharedStoreOptions::default(),
             transports: Vec::new(),
             routes: Vec::new(),
             namespace: prompt_cache::DEFAULT_NAMESPACE.to_owned(),
@@ -223,14 +226,16 @@ impl ClientBuilder {
         self
     }
 
-    /// Where spend, reservations and the pause flag are kept. Default: a fresh in-memory
-    /// ledger (this client and its clones only).
+    /// Where spend, reservations and the pause flag are kept. Default: the shared store of
+    /// `redis_url` / `state_path` when set, else a fresh in-memory ledger (this client and its
+    /// clones only).
     pub fn ledger(mut self, ledger: Arc<dyn Ledger>) -> Self {
         self.ledger = Some(ledger);
         self
     }
 
-    /// Where cached answers and cache statistics are kept. Default: an in-memory cache of
+    /// Where cached answers and cache statistics are kept. Default: the shared store of
+    /// `redis_url` / `state_path` when set, else an in-memory cache of
     /// [`cache_max_entries`](Self::cache_max_entries) answers.
     pub fn cache_backend(mut self, backend: Arc<dyn CacheBackend>) -> Self {
         self.cache_backend = Some(backend);
@@ -267,13 +272,16 @@ impl ClientBuilder {
         self
     }
 
-    /// Checks every option and builds the client. Synchronous, no network I/O.
+    /// Checks every option and builds the client. Synchronous, no network I/O (a
+    /// `state_path` file is opened, and created if missing).
     ///
     /// # Errors
     /// [`Error::Config`] naming the first option that is unusable: a base URL that is not an
     /// `http(s)` URL, a key with characters an HTTP header cannot carry, a limit that is
     /// negative, NaN or infinite, a zero cache TTL or size, an empty namespace or default
-    /// model, a route to an unregistered transport.
+    /// model, a route to an unregistered transport, a Redis URL that cannot be parsed (shown
+    /// without its password), a state file that cannot be opened, or both `redis_url` and
+    /// `state_path`.
     pub fn build(self) -> Result<Client, Error> {
         let limit = |option: &'static str, cents: Option<f64>| -> Result<Option<Money>, Error> {
             cents
@@ -304,10 +312,15 @@ impl ClientBuilder {
             return Err(config("default_model", "must not be empty"));
         }
 
+        let shared = self.shared_stores.open(&self.namespace, self.cache_ttl)?;
         let mut tracker = BudgetTracker::builder()
             .auto_pause(self.auto_pause)
             .utc_offset(self.utc_offset)
-            .ledger(self.ledger.unwrap_or_else(|| Arc::new(MemoryLedger::new())));
+            .ledger(
+                self.ledger
+                    .or(shared.ledger)
+                    .unwrap_or_else(|| Arc::new(MemoryLedger::new())),
+            );
         if let Some(limit) = total {
             tracker = tracker.hard_limit(limit);
         }
@@ -327,7 +340,7 @@ impl ClientBuilder {
             .build()
             .map_err(|error| config("lease", error.to_string()))?;
 
-        let backend = self.cache_backend.unwrap_or_else(|| {
+        let backend = self.cache_backend.or(shared.cache).unwrap_or_else(|| {
             Arc::new(MemoryBackend::new(self.cache_max_entries, self.cache_ttl))
         });
         let cache = PromptCache::builder(backend)
@@ -370,7 +383,7 @@ impl ClientBuilder {
     }
 }
 
-fn config(option: &'static str, reason: impl Into<String>) -> Error {
+pub(crate) fn config(option: &'static str, reason: impl Into<String>) -> Error {
     Error::Config {
         option,
         reason: reason.into(),
@@ -483,6 +496,7 @@ impl fmt::Debug for ClientBuilder {
             .field("fallback_price", &self.fallback_price)
             .field("ledger", &self.ledger)
             .field("cache_backend", &self.cache_backend)
+            .field("shared_stores", &self.shared_stores)
             .field("transports", &self.transports)
             .field("routes", &self.routes)
             .field("namespace", &self.namespace)

@@ -31,6 +31,32 @@
 //! cache, a [`Transport`](transport::Transport) per provider. The defaults keep everything in
 //! memory, in this process.
 //!
+//! # One budget for many processes
+//!
+//! Agents running as several processes — on one machine or many — share one hard limit, one
+//! pause switch and one cache by naming the same store:
+//!
+//! - [`ClientBuilder::redis_url`] (feature `redis`, on by default): Redis or Redis Cluster,
+//!   for processes on any number of machines. If Redis cannot be reached, calls fail closed
+//!   with [`Error::Budget`] within [`ClientBuilder::redis_timeout`], and cache lookups are
+//!   misses; both recover when Redis is back.
+//! - [`ClientBuilder::state_path`] (feature `sqlite`, on by default): one SQLite file, for the
+//!   processes of one machine, kept across restarts.
+//!
+//! An operator stops the whole fleet with the `budgetllm` command-line tool
+//! (`budgetllm pause --redis-url …`): every process's next call fails with [`Error::Paused`].
+//!
+//! ```no_run
+//! # fn main() -> Result<(), budgetllm::Error> {
+//! let client = budgetllm::Client::builder()
+//!     .daily_limit_cents(500)                  // $5.00 a day for every worker together
+//!     .redis_url("redis://10.0.0.5:6379/0")
+//!     .namespace("crawler-fleet")
+//!     .build()?;                               // no connection yet: made on first use
+//! # let _ = client;
+//! # Ok(()) }
+//! ```
+//!
 //! # Example
 //!
 //! ```no_run
@@ -72,6 +98,7 @@ mod error;
 mod request;
 mod response;
 mod routing;
+mod shared_stores;
 mod status;
 mod stream;
 

@@ -14,9 +14,9 @@ use std::time::Duration;
 use budget_core::Ledger;
 use prompt_cache::CacheBackend;
 
-#[cfg(any(feature = "redis", feature = "sqlite"))]
-use crate::ClientBuilder;
 use crate::Error;
+#[cfg(any(feature = "redis", feature = "sqlite"))]
+use crate::{ClientBuilder, builder::config};
 
 /// The shared-store options of a [`ClientBuilder`](crate::ClientBuilder).
 #[derive(Default)]
@@ -220,7 +220,8 @@ fn sqlite_stores(path: &std::path::Path, cache_ttl: Duration) -> Result<SharedSt
 
     // One file, two sets of tables (`budget_*` by the ledger, `cache_*` by the cache); the
     // ledger opens first so its schema check sees the file as the user left it.
-    let ledger = SqliteLedger::open(path).map_err(|error| config("state_path", describe(&error)))?;
+    let ledger =
+        SqliteLedger::open(path).map_err(|error| config("state_path", describe(&error)))?;
     let cache = SqliteBackend::builder(path)
         .default_ttl(cache_ttl)
         .open()
@@ -231,25 +232,18 @@ fn sqlite_stores(path: &std::path::Path, cache_ttl: Duration) -> Result<SharedSt
     })
 }
 
-fn config(option: &'static str, reason: impl Into<String>) -> Error {
-    Error::Config {
-        option,
-        reason: reason.into(),
-    }
-}
-
 /// An error and its causes on one line (store errors keep the useful part in their sources).
 #[cfg(any(feature = "redis", feature = "sqlite"))]
 fn describe(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {
-        let cause = cause.to_string();
-        if !text.contains(&cause) {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
             text.push_str(": ");
-            text.push_str(&cause);
+            text.push_str(&cause_text);
         }
-        source = std::error::Error::source(cause_of(source));
+        source = cause.source();
     }
     text
 }

@@ -719,7 +719,10 @@ mod tests {
             "redis+cluster://",
         ] {
             let error = RedisBackend::from_url(url).expect_err(url);
-            assert!(matches!(error, CacheError::InvalidRedisUrl { .. }), "{url}: {error:?}");
+            assert!(
+                matches!(error, CacheError::InvalidRedisUrl { .. }),
+                "{url}: {error:?}"
+            );
             assert!(!error.to_string().contains("s3cret"), "{error}");
         }
         let builder = RedisBackend::builder("redis+cluster://u:s3cret@h1:7000");
