@@ -6,13 +6,22 @@ use std::sync::Arc;
 use budget_core::{BudgetExceeded, BudgetTracker, Money, ReservationGuard};
 use llm_pricing::PriceTable;
 use llm_transport::{CallOutcome, ChatRequest, Message, TokenUsage, TransportError};
-use prompt_cache::PromptCache;
+use prompt_cache::{CacheKey, PromptCache};
 
 use crate::builder::ClientBuilder;
 use crate::completions::Chat;
 use crate::request::PreparedRequest;
 use crate::routing::Router;
 use crate::{ChatCompletion, Error, Status};
+
+/// What a call holds once admitted: a free cached answer, or a reservation to settle.
+#[derive(Debug)]
+pub(crate) enum Admitted {
+    /// The cached answer (the client is not paused).
+    Cached(Box<llm_transport::ChatCompletion>),
+    /// The reservation of the call's worst case.
+    Reserved(ReservationGuard),
+}
 
 /// The soft-mode alert callback.
 pub(crate) type BudgetAlert = Arc<dyn Fn(&BudgetExceeded) + Send + Sync>;
@@ -165,15 +174,50 @@ impl Client {
 }
 
 impl Inner {
-    /// Steps every call takes before it may spend: the request is well-formed, its model has a
-    /// price, and the client is not paused. Nothing is sent or spent when any fails.
-    pub(crate) async fn admit(&self, request: ChatRequest) -> Result<PreparedRequest, Error> {
+    /// Checks every call passes before anything else: the request is well-formed and its
+    /// model has a price. Nothing is sent or spent when either fails.
+    pub(crate) fn admit(&self, request: ChatRequest) -> Result<PreparedRequest, Error> {
         let prepared = PreparedRequest::new(request, self.cache.is_enabled())?;
         self.prices.resolve(&prepared.request.model)?;
-        if self.tracker.is_paused().await? {
-            return Err(Error::Paused);
-        }
         Ok(prepared)
+    }
+
+    /// A cached answer for the call, or else a reservation of its worst case.
+    ///
+    /// Pause stops every call, cache hits included: a hit is served only after the pause flag
+    /// was read, and a paid call's reservation refuses atomically when paused — so a paid call
+    /// costs the ledger two operations (reserve, settle), not three. A lookup is counted in the
+    /// cache statistics only when the call is not refused for the pause.
+    pub(crate) async fn cached_or_reserved(
+        &self,
+        prepared: &PreparedRequest,
+        key: Option<&CacheKey>,
+    ) -> Result<Admitted, Error> {
+        let lookup = match key {
+            Some(key) => Some(self.cache.lookup_as(key).await),
+            None => None,
+        };
+        let miss = match lookup {
+            Some(lookup) if lookup.is_hit() => {
+                if self.tracker.is_paused().await? {
+                    return Err(Error::Paused);
+                }
+                match lookup.count().await {
+                    Some(hit) => return Ok(Admitted::Cached(Box::new(hit.response))),
+                    None => None,
+                }
+            }
+            other => other,
+        };
+        let reserved = self.reserve(prepared).await;
+        if let Some(miss) = miss {
+            if matches!(reserved, Err(Error::Paused)) {
+                miss.discard();
+            } else {
+                miss.count().await;
+            }
+        }
+        reserved.map(Admitted::Reserved)
     }
 
     /// Estimates the worst case and reserves it; in soft mode, alerts when the reservation

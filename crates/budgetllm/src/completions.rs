@@ -6,7 +6,7 @@ use std::sync::Arc;
 use llm_transport::{ChatRequest, Transport};
 use prompt_cache::CacheKey;
 
-use crate::client::{Client, Inner};
+use crate::client::{Admitted, Client, Inner};
 use crate::request::PreparedRequest;
 use crate::response::openai_usage;
 use crate::stream::ChatStream;
@@ -58,18 +58,19 @@ impl Completions<'_> {
     /// messages), [`Error::Pricing`] (unknown model), [`Error::Transport`], [`Error::Budget`].
     pub async fn create(self, request: ChatRequest) -> Result<ChatCompletion, Error> {
         let inner = &*self.client.inner;
-        let prepared = inner.admit(request).await?;
+        let prepared = inner.admit(request)?;
         let key = cache_key(inner, &prepared);
-        if let Some(hit) = cached(inner, key.as_ref()).await {
-            return Ok(ChatCompletion::from_provider(
-                hit,
-                &Default::default(),
-                Money::ZERO,
-                true,
-            ));
-        }
-
-        let guard = inner.reserve(&prepared).await?;
+        let guard = match inner.cached_or_reserved(&prepared, key.as_ref()).await? {
+            Admitted::Cached(hit) => {
+                return Ok(ChatCompletion::from_provider(
+                    *hit,
+                    &Default::default(),
+                    Money::ZERO,
+                    true,
+                ));
+            }
+            Admitted::Reserved(guard) => guard,
+        };
         let model = prepared.request.model.clone();
         let (transport, upstream) = route(inner, prepared.request);
         let response = match transport.complete(upstream).await {
@@ -107,13 +108,12 @@ impl Completions<'_> {
     /// arrive as items of the stream.
     pub async fn create_stream(self, request: ChatRequest) -> Result<ChatStream, Error> {
         let inner = &self.client.inner;
-        let prepared = inner.admit(request).await?;
+        let prepared = inner.admit(request)?;
         let key = cache_key(inner, &prepared);
-        if let Some(hit) = cached(inner, key.as_ref()).await {
-            return Ok(ChatStream::cached(hit));
-        }
-
-        let guard = inner.reserve(&prepared).await?;
+        let guard = match inner.cached_or_reserved(&prepared, key.as_ref()).await? {
+            Admitted::Cached(hit) => return Ok(ChatStream::cached(*hit)),
+            Admitted::Reserved(guard) => guard,
+        };
         let model = prepared.request.model.clone();
         let (transport, upstream) = route(inner, prepared.request);
         match transport.stream(upstream).await {
@@ -135,11 +135,6 @@ impl Completions<'_> {
 /// The cache key of this call, or `None` when it bypasses the cache.
 fn cache_key(inner: &Inner, prepared: &PreparedRequest) -> Option<CacheKey> {
     prepared.use_cache.then(|| inner.cache.key(&prepared.body))
-}
-
-/// The cached answer of this call, if it has a key and the cache has it.
-async fn cached(inner: &Inner, key: Option<&CacheKey>) -> Option<llm_transport::ChatCompletion> {
-    inner.cache.get_as(key?).await.map(|hit| hit.response)
 }
 
 /// The transport that serves the request's model, and the request as that transport gets it.

@@ -15,12 +15,15 @@
 //! Every paid call follows the reservation protocol, so a limit holds however many calls run
 //! at once:
 //!
-//! 1. **Admit**: the request has messages, its model has a price, the client is not paused —
-//!    otherwise an error, and nothing is sent or spent.
+//! 1. **Admit**: the request has messages and its model has a price — otherwise an error,
+//!    and nothing is sent or spent.
 //! 2. **Cache**: an answer cached for the same request is returned for free
-//!    (`cost_cents: 0.0`, `cache_hit: true`), even when the budget is exhausted.
+//!    (`cost_cents: 0.0`, `cache_hit: true`), even when the budget is exhausted — but not while
+//!    the client is paused.
 //! 3. **Reserve** the worst-case cost (prompt tokens bounded from above, `max_tokens` of
-//!    output) atomically against every limit, or fail with [`Error::BudgetExceeded`].
+//!    output) atomically against every limit and the pause flag, or fail with
+//!    [`Error::BudgetExceeded`] / [`Error::Paused`]. A paid call thus costs the ledger two
+//!    operations (reserve, settle): two round trips on a shared store.
 //! 4. **Call** the provider chosen by the model's route.
 //! 5. **Settle** at the exact price of the usage the provider reports; a refused call is
 //!    released, a call whose outcome is unknown (timeout, dropped future) is charged the

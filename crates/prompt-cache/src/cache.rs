@@ -124,11 +124,22 @@ impl PromptCache {
     ///
     /// An entry that does not decode as a `T` is treated as corrupt: a miss, and deleted.
     pub async fn get_as<T: DeserializeOwned>(&self, key: &CacheKey) -> Option<CachedResponse<T>> {
+        self.lookup_as(key).await.count().await
+    }
+
+    /// Looks `key` up like [`get_as`](Self::get_as), but counts nothing until the caller
+    /// decides: [`Lookup::count`] records the hit (with its saving) or the miss,
+    /// [`Lookup::discard`] records nothing.
+    ///
+    /// This is for callers that may refuse to serve a lookup after making it — a paused
+    /// client refuses even a hit — so that the statistics only ever count lookups that were
+    /// answered. A corrupt entry is still deleted at once.
+    pub async fn lookup_as<T: DeserializeOwned>(&self, key: &CacheKey) -> Lookup<T> {
         if !self.inner.enabled {
-            return None;
+            return Lookup::uncounted(self, key, None);
         }
         let backend = &self.inner.backend;
-        let (found, counted) = match backend.get(key).await {
+        let (found, counters) = match backend.get(key).await {
             Ok(Some(bytes)) => match entry::decode::<T>(&bytes) {
                 Some((response, cost)) => (
                     Some(CachedResponse { response, cost }),
@@ -148,8 +159,12 @@ impl PromptCache {
                 (None, CacheCounters::failed_lookup())
             }
         };
-        self.count(key.namespace(), counted).await;
-        found
+        Lookup {
+            cache: self.clone(),
+            namespace: key.namespace().to_owned(),
+            found,
+            counters,
+        }
     }
 
     /// Stores a successful `response` under `key` with its original `cost`, for the default
@@ -238,6 +253,46 @@ impl PromptCache {
             tracing::warn!(%error, namespace, "could not update cache statistics");
         }
     }
+}
+
+/// A lookup whose outcome is not counted yet; see [`PromptCache::lookup_as`].
+///
+/// Dropping it counts nothing, like [`discard`](Self::discard).
+#[derive(Debug)]
+#[must_use = "a lookup is counted only by .count()"]
+pub struct Lookup<T = Value> {
+    cache: PromptCache,
+    namespace: String,
+    found: Option<CachedResponse<T>>,
+    counters: CacheCounters,
+}
+
+impl<T> Lookup<T> {
+    fn uncounted(cache: &PromptCache, key: &CacheKey, found: Option<CachedResponse<T>>) -> Self {
+        Lookup {
+            cache: cache.clone(),
+            namespace: key.namespace().to_owned(),
+            found,
+            counters: CacheCounters::default(),
+        }
+    }
+
+    /// Whether the lookup found a valid entry.
+    pub fn is_hit(&self) -> bool {
+        self.found.is_some()
+    }
+
+    /// Records the lookup in the statistics (a hit with its saving, or a miss) and returns the
+    /// cached response, if any.
+    pub async fn count(self) -> Option<CachedResponse<T>> {
+        if self.counters != CacheCounters::default() {
+            self.cache.count(&self.namespace, self.counters).await;
+        }
+        self.found
+    }
+
+    /// Drops the lookup without counting it.
+    pub fn discard(self) {}
 }
 
 /// Builds a [`PromptCache`]; see [`PromptCache::builder`].

@@ -55,7 +55,7 @@ mod sqlite_backend;
 mod stats;
 
 pub use backend::{CacheBackend, CacheCounters};
-pub use cache::{CachedResponse, DEFAULT_NAMESPACE, PromptCache, PromptCacheBuilder};
+pub use cache::{CachedResponse, DEFAULT_NAMESPACE, Lookup, PromptCache, PromptCacheBuilder};
 pub use error::{BoxError, CacheError};
 pub use key::{CacheKey, KEY_FORMAT_VERSION, TRANSPORT_ONLY_FIELDS};
 pub use memory_backend::MemoryBackend;
