@@ -131,3 +131,8 @@ pub use stream::{ChatStream, StreamSummary};
 pub mod prelude {
     pub use crate::{ChatRequest, ChatRequestExt, Client, Error, LimitType, Message};
 }
+
+// The README's examples are compiled as doc tests, so they cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeExamples;
