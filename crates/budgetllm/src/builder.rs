@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use budget_core::{BudgetExceeded, BudgetTracker, Clock, Ledger, MemoryLedger, Money};
 use llm_pricing::{ModelPrice, PriceTable};
+use llm_transport::anthropic::FALLBACK_MAX_TOKENS;
 use llm_transport::{AnthropicTransport, OPENAI_BASE_URL, OpenAiTransport, Transport};
 use prompt_cache::{CacheBackend, MemoryBackend, PromptCache};
 use time::UtcOffset;
@@ -368,6 +369,7 @@ impl ClientBuilder {
                 "ANTHROPIC_BASE_URL",
             ),
             self.transports,
+            &prices,
         )?;
         let router =
             Router::new(transports, self.routes).map_err(|reason| config("route", reason))?;
@@ -435,10 +437,15 @@ fn check_key(option: &'static str, key: Option<&str>) -> Result<(), Error> {
 
 /// The built-in OpenAI (always) and Anthropic (when configured) transports, unless the user
 /// registered their own under those names, followed by the user's transports.
+///
+/// Anthropic requires `max_tokens`; a request without one is sent the model's maximum output
+/// from the price table — the same bound its reservation was estimated with, so the
+/// reservation covers what the call can cost, and no more.
 fn builtin_transports(
     openai: ProviderSettings,
     anthropic: ProviderSettings,
     custom: NamedTransports,
+    prices: &PriceTable,
 ) -> Result<NamedTransports, Error> {
     let registered = |name: &str| custom.iter().any(|(n, _)| n == name);
     let mut transports: NamedTransports = Vec::new();
@@ -456,8 +463,18 @@ fn builtin_transports(
     }
     if !registered(ANTHROPIC) && anthropic.is_configured() {
         check_key("anthropic_key", anthropic.key.as_deref())?;
+        let prices = prices.clone();
         let mut builder = AnthropicTransport::builder()
-            .base_url(anthropic.base_url.as_deref().unwrap_or(ANTHROPIC_BASE_URL));
+            .base_url(anthropic.base_url.as_deref().unwrap_or(ANTHROPIC_BASE_URL))
+            .default_max_tokens(move |model| {
+                prices
+                    .resolve(model)
+                    .ok()
+                    .and_then(|resolved| resolved.price.max_output_tokens)
+                    .map_or(FALLBACK_MAX_TOKENS, |max| {
+                        u32::try_from(max).unwrap_or(u32::MAX)
+                    })
+            });
         if let Some(key) = anthropic.key {
             builder = builder.api_key(key);
         }

@@ -69,6 +69,44 @@ async fn claude_models_go_to_anthropic_and_are_priced_with_cache_tokens() {
 }
 
 #[tokio::test]
+async fn an_anthropic_call_without_max_tokens_is_sent_the_bound_it_was_reserved_for() {
+    let fake = FakeProvider::start().await;
+    fake.set_default_reply(FakeReply::text("Oui.").usage(FakeUsage::new(10, 2)));
+    let client = builder(&fake)
+        .anthropic_key("sk-ant-test")
+        .anthropic_base_url(fake.anthropic_base_url())
+        .budget_cents(1_000)
+        .build()
+        .unwrap();
+    let request = ChatRequest::new("claude-haiku-4-5").message(Message::user("Hello"));
+    let body = serde_json::to_value(&request).unwrap();
+    let estimate = client
+        .price_table()
+        .estimate("claude-haiku-4-5", &body)
+        .unwrap();
+    let max_output = client
+        .price_table()
+        .resolve("claude-haiku-4-5")
+        .unwrap()
+        .price
+        .max_output_tokens
+        .expect("the table knows claude-haiku-4-5's maximum output");
+
+    client.chat().completions().create(request).await.unwrap();
+
+    let sent = &fake.requests()[0];
+    assert_eq!(
+        sent.body["max_tokens"],
+        json!(max_output),
+        "Anthropic requires max_tokens: the model's maximum is sent"
+    );
+    assert_eq!(
+        estimate.output_tokens, max_output,
+        "and it is the bound the reservation was estimated with"
+    );
+}
+
+#[tokio::test]
 async fn the_anthropic_prefix_routes_to_anthropic_and_is_not_sent() {
     let fake = FakeProvider::start().await;
     let client = builder(&fake)
