@@ -4,8 +4,10 @@
 //! Input: a LiteLLM-format price map (default: the copy committed at
 //! `data/litellm/model_prices_and_context_window.json`) plus `crates/llm-pricing/data/
 //! supplement.json` (models the map lacks, in the same format; the map wins where both have a
-//! name). Output: every priced chat model and every alias that reaches one, sorted by name, one
-//! per line, prices in whole nano-cents per token. The same input always gives the same bytes.
+//! name). Output: every priced chat model (standard prices, size tiers, and the `flex` and
+//! `priority` service tiers; Batch API prices are left out) and every alias that reaches one,
+//! sorted by name, one per line, prices in whole nano-cents per token. The same input always
+//! gives the same bytes.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -19,7 +21,7 @@ mod litellm;
 use litellm::{SourceEntry, SourceModel, SourcePrices, Strictness};
 
 /// The format tag `llm-pricing` expects (its `builtin::FORMAT`).
-const FORMAT: &str = "llm-pricing/1";
+const FORMAT: &str = "llm-pricing/2";
 
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -121,10 +123,27 @@ fn model_json(model: &SourceModel) -> String {
     if let Some(tokens) = model.max_output_tokens {
         fields.push(format!("\"max_output_tokens\":{tokens}"));
     }
-    push_prices(&mut fields, &model.prices);
-    if !model.tiers.is_empty() {
-        let tiers: Vec<String> = model
-            .tiers
+    push_schedule(&mut fields, &model.prices, &model.tiers);
+    if !model.service_tiers.is_empty() {
+        let service_tiers: Vec<String> = model
+            .service_tiers
+            .iter()
+            .map(|service| {
+                let mut schedule = Vec::new();
+                push_schedule(&mut schedule, &service.prices, &service.tiers);
+                format!("{}:{{{}}}", json_string(service.name), schedule.join(","))
+            })
+            .collect();
+        fields.push(format!("\"service_tiers\":{{{}}}", service_tiers.join(",")));
+    }
+    format!("{{{}}}", fields.join(","))
+}
+
+/// Base prices followed by the size tiers, if any.
+fn push_schedule(fields: &mut Vec<String>, prices: &SourcePrices, tiers: &[(u64, SourcePrices)]) {
+    push_prices(fields, prices);
+    if !tiers.is_empty() {
+        let tiers: Vec<String> = tiers
             .iter()
             .map(|(above, prices)| {
                 let mut tier = vec![format!("\"above_tokens\":{above}")];
@@ -134,7 +153,6 @@ fn model_json(model: &SourceModel) -> String {
             .collect();
         fields.push(format!("\"tiers\":[{}]", tiers.join(",")));
     }
-    format!("{{{}}}", fields.join(","))
 }
 
 fn push_prices(fields: &mut Vec<String>, prices: &SourcePrices) {
@@ -178,7 +196,13 @@ mod tests {
             "b-chat": {"mode": "chat", "litellm_provider": "x", "max_output_tokens": 10,
                        "input_cost_per_token": 1e-06, "output_cost_per_token": 2e-06,
                        "input_cost_per_token_above_200k_tokens": 2e-06,
-                       "output_cost_per_token_above_200k_tokens": 4e-06},
+                       "output_cost_per_token_above_200k_tokens": 4e-06,
+                       "input_cost_per_token_priority": 1.7e-06,
+                       "output_cost_per_token_priority": 3.4e-06,
+                       "output_cost_per_token_above_200k_tokens_priority": 6.8e-06,
+                       "input_cost_per_token_flex": 5e-07,
+                       "input_cost_per_token_batches": 5e-07,
+                       "output_cost_per_token_batches": 1e-06},
             "a-embedding": {"mode": "embedding", "input_cost_per_token": 1e-07, "output_cost_per_token": 0.0},
             "c-unpriced-chat": {"mode": "chat", "input_cost_per_token": 1e-06},
             "d-alias": {"alias_of": "b-chat"},
@@ -192,9 +216,18 @@ mod tests {
         assert_eq!(
             table,
             concat!(
-                "{\"format\":\"llm-pricing/1\",\"unit\":\"nano-cents per token\",\"models\":{\n",
+                "{\"format\":\"llm-pricing/2\",\"unit\":\"nano-cents per token\",\"models\":{\n",
                 "\"b-chat\":{\"provider\":\"x\",\"max_output_tokens\":10,\"input\":100000,\"output\":200000,",
-                "\"tiers\":[{\"above_tokens\":200000,\"input\":200000,\"output\":400000}]},\n",
+                "\"tiers\":[{\"above_tokens\":200000,\"input\":200000,\"output\":400000}],",
+                // Flex lists no output price (→ standard) and no size tier (→ the dearer of
+                // the standard size tier and flex's base); priority's size tier lists no input
+                // price (→ max(standard 200k input 200,000, priority input 170,000)). Batch
+                // prices are not carried.
+                "\"service_tiers\":{",
+                "\"flex\":{\"input\":50000,\"output\":200000,",
+                "\"tiers\":[{\"above_tokens\":200000,\"input\":200000,\"output\":400000}]},",
+                "\"priority\":{\"input\":170000,\"output\":340000,",
+                "\"tiers\":[{\"above_tokens\":200000,\"input\":200000,\"output\":680000}]}}},\n",
                 "\"d-alias\":{\"alias_of\":\"b-chat\"},\n",
                 "\"f-extra\":{\"input\":300000,\"output\":1500000}\n",
                 "}}\n"

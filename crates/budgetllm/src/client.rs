@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use budget_core::{BudgetExceeded, BudgetTracker, Money, ReservationGuard};
-use llm_pricing::PriceTable;
+use llm_pricing::{PriceTable, ServiceTier};
 use llm_transport::{CallOutcome, ChatRequest, Message, TokenUsage, TransportError};
 use prompt_cache::{CacheKey, PromptCache};
 
@@ -236,7 +236,9 @@ impl Inner {
         Ok(guard)
     }
 
-    /// Settles a finished call at the exact price of `usage`. Returns what the call cost.
+    /// Settles a finished call at the exact price of `usage`, at the prices of the service
+    /// tier the provider reported (priority and flex calls have their own). Returns what the
+    /// call cost.
     ///
     /// A usage that cannot be priced is charged the whole reservation (when unsure, charge).
     /// A ledger failure is logged, not returned: the provider already answered, and the
@@ -246,8 +248,10 @@ impl Inner {
         guard: ReservationGuard,
         model: &str,
         usage: &TokenUsage,
+        service_tier: Option<&str>,
     ) -> Money {
-        let cost = match self.prices.cost(model, &pricing_usage(usage)) {
+        let tier = ServiceTier::from_reported(service_tier);
+        let cost = match self.prices.cost_at_tier(model, &pricing_usage(usage), tier) {
             Ok(cost) => cost.total,
             Err(error) => {
                 tracing::warn!(%error, model, "cannot price the reported usage; charging the reservation");

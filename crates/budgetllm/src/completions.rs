@@ -80,7 +80,14 @@ impl Completions<'_> {
                 return Err(error.into());
             }
         };
-        let cost = inner.settle(guard, &model, &response.usage).await;
+        let cost = inner
+            .settle(
+                guard,
+                &model,
+                &response.usage,
+                response.completion.service_tier.as_deref(),
+            )
+            .await;
         let mut completion = response.completion;
         if completion.usage.is_none() {
             completion.usage = Some(openai_usage(&response.usage));

@@ -86,6 +86,7 @@ impl ChatStream {
             guard,
             model,
             cache: key.map(|key| (key, Assembler::default())),
+            service_tier: None,
             inner,
             summary: summary.clone(),
         };
@@ -94,6 +95,9 @@ impl ChatStream {
                 let mut live = state?;
                 match live.chunks.next().await {
                     Some(Ok(StreamEvent::Chunk(chunk))) => {
+                        if live.service_tier.is_none() {
+                            live.service_tier.clone_from(&chunk.service_tier);
+                        }
                         if let Some((_, assembler)) = &mut live.cache {
                             assembler.push(&chunk);
                         }
@@ -140,6 +144,8 @@ struct Live {
     guard: ReservationGuard,
     model: String,
     cache: Option<(CacheKey, Assembler)>,
+    /// The service tier the provider reported in the chunks (it sets the prices).
+    service_tier: Option<String>,
     inner: Arc<Inner>,
     summary: Arc<OnceLock<StreamSummary>>,
 }
@@ -151,11 +157,14 @@ impl Live {
             guard,
             model,
             cache,
+            service_tier,
             inner,
             summary,
             ..
         } = self;
-        let cost: Money = inner.settle(guard, &model, &usage).await;
+        let cost: Money = inner
+            .settle(guard, &model, &usage, service_tier.as_deref())
+            .await;
         if let Some((key, completion)) =
             cache.and_then(|(key, assembler)| Some((key, assembler.finish(&usage)?)))
         {

@@ -3,7 +3,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use llm_pricing::{PriceTable, Usage};
+use llm_pricing::{PriceTable, ServiceTier, Usage};
 use serde_json::json;
 
 fn resolve_and_cost(c: &mut Criterion) {
@@ -14,6 +14,14 @@ fn resolve_and_cost(c: &mut Criterion) {
         b.iter(|| {
             table
                 .cost(black_box("gpt-4o-mini"), black_box(&usage))
+                .unwrap()
+        })
+    });
+    group.bench_function("gpt-4o-mini at the reported priority tier", |b| {
+        b.iter(|| {
+            let tier = ServiceTier::from_reported(black_box(Some("priority")));
+            table
+                .cost_at_tier(black_box("gpt-4o-mini"), black_box(&usage), tier)
                 .unwrap()
         })
     });

@@ -12,7 +12,8 @@
 //! ```
 //!
 //! Prices are whole nano-cents per token (1 USD = 10¹¹ nano-cents); `tiers` holds size tiers
-//! as `{"above_tokens": N, <prices>}`.
+//! as `{"above_tokens": N, <prices>}`; `service_tiers` holds each service tier's own prices as
+//! `{"priority": {<prices>, "tiers": […]}, …}`.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::LazyLock;
@@ -21,10 +22,10 @@ use budget_core::Money;
 use serde::Deserialize;
 
 use crate::table::{Definition, PriceTable};
-use crate::{ModelPrice, SizeTier, TokenPrices};
+use crate::{ModelPrice, ServiceTier, ServiceTierPrices, SizeTier, TokenPrices};
 
 /// The format tag the generator writes; a table in any other format is refused.
-pub(crate) const FORMAT: &str = "llm-pricing/1";
+pub(crate) const FORMAT: &str = "llm-pricing/2";
 
 static TABLE_TEXT: &str = include_str!("../data/prices.json");
 
@@ -63,6 +64,8 @@ struct RawEntry {
     reasoning: Option<u64>,
     #[serde(default)]
     tiers: Vec<RawTier>,
+    #[serde(default)]
+    service_tiers: BTreeMap<String, RawServiceTier>,
 }
 
 #[derive(Deserialize)]
@@ -77,6 +80,19 @@ struct RawTier {
     reasoning: Option<u64>,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawServiceTier {
+    input: u64,
+    output: u64,
+    cache_read: Option<u64>,
+    cache_write_5m: Option<u64>,
+    cache_write_1h: Option<u64>,
+    reasoning: Option<u64>,
+    #[serde(default)]
+    tiers: Vec<RawTier>,
+}
+
 fn token_prices(input: u64, output: u64, optional: [Option<u64>; 4]) -> TokenPrices {
     let [cache_read, cache_write_5m, cache_write_1h, reasoning] =
         optional.map(|p| p.map(Money::from_nanos));
@@ -88,6 +104,54 @@ fn token_prices(input: u64, output: u64, optional: [Option<u64>; 4]) -> TokenPri
         cache_write_1h,
         reasoning,
     }
+}
+
+fn size_tiers(tiers: Vec<RawTier>) -> Vec<SizeTier> {
+    tiers
+        .into_iter()
+        .map(|t| SizeTier {
+            above_tokens: t.above_tokens,
+            prices: token_prices(
+                t.input,
+                t.output,
+                [
+                    t.cache_read,
+                    t.cache_write_5m,
+                    t.cache_write_1h,
+                    t.reasoning,
+                ],
+            ),
+        })
+        .collect()
+}
+
+fn service_tiers(
+    model: &str,
+    raw: BTreeMap<String, RawServiceTier>,
+) -> Result<Vec<ServiceTierPrices>, String> {
+    let mut service_tiers: Vec<ServiceTierPrices> = raw
+        .into_iter()
+        .map(|(name, t)| {
+            let service_tier = ServiceTier::from_table_name(&name)
+                .ok_or_else(|| format!("entry {model:?} has an unknown service tier {name:?}"))?;
+            Ok(ServiceTierPrices {
+                service_tier,
+                prices: token_prices(
+                    t.input,
+                    t.output,
+                    [
+                        t.cache_read,
+                        t.cache_write_5m,
+                        t.cache_write_1h,
+                        t.reasoning,
+                    ],
+                ),
+                tiers: size_tiers(t.tiers),
+            })
+        })
+        .collect::<Result<_, String>>()?;
+    service_tiers.sort_by_key(|s| s.service_tier);
+    Ok(service_tiers)
 }
 
 /// Parses a generated table into model definitions.
@@ -115,23 +179,8 @@ pub(crate) fn parse(text: &str) -> Result<BTreeMap<String, Definition>, String> 
                             raw.reasoning,
                         ],
                     ),
-                    tiers: raw
-                        .tiers
-                        .into_iter()
-                        .map(|t| SizeTier {
-                            above_tokens: t.above_tokens,
-                            prices: token_prices(
-                                t.input,
-                                t.output,
-                                [
-                                    t.cache_read,
-                                    t.cache_write_5m,
-                                    t.cache_write_1h,
-                                    t.reasoning,
-                                ],
-                            ),
-                        })
-                        .collect(),
+                    tiers: size_tiers(raw.tiers),
+                    service_tiers: service_tiers(&name, raw.service_tiers)?,
                 }),
                 _ => {
                     return Err(format!(

@@ -2,7 +2,7 @@
 
 use budget_core::Money;
 
-use crate::{ModelPrice, PricingError, Usage};
+use crate::{ModelPrice, PricingError, ServiceTier, Usage};
 
 /// The exact cost of one call, with the part each kind of token contributed.
 ///
@@ -26,17 +26,24 @@ pub struct Cost {
     pub reasoning: Money,
     /// The size tier applied (its `above_tokens`), or `None` for the base prices.
     pub tier_above_tokens: Option<u64>,
+    /// The service tier whose prices were applied: the tier asked for when the model has its
+    /// own prices for it, else [`ServiceTier::Standard`].
+    pub service_tier: ServiceTier,
 }
 
 impl Cost {
-    /// Prices `usage` with `price`, choosing the size tier by the whole prompt length.
+    /// Prices `usage` with `price` at service tier `tier`, choosing the size tier by the whole
+    /// prompt length.
     pub(crate) fn compute(
         model: &str,
         price: &ModelPrice,
         usage: &Usage,
+        tier: ServiceTier,
     ) -> Result<Cost, PricingError> {
         let prompt = usage.prompt_tokens();
-        let prices = price.prices_for_prompt(prompt);
+        let schedule = price.schedule(tier);
+        let size_tier = schedule.size_tier(prompt);
+        let prices = size_tier.map_or(schedule.prices, |size_tier| &size_tier.prices);
         let overflow = || PricingError::Overflow {
             model: model.to_owned(),
         };
@@ -63,12 +70,6 @@ impl Cost {
             reasoning,
         ])
         .map_err(|_| overflow())?;
-        let tier_above_tokens = price
-            .tiers
-            .iter()
-            .rev()
-            .find(|tier| prompt > tier.above_tokens)
-            .map(|tier| tier.above_tokens);
         Ok(Cost {
             total,
             uncached_input,
@@ -77,7 +78,8 @@ impl Cost {
             cache_write_1h,
             output,
             reasoning,
-            tier_above_tokens,
+            tier_above_tokens: size_tier.map(|tier| tier.above_tokens),
+            service_tier: schedule.service_tier,
         })
     }
 }

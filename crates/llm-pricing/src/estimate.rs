@@ -7,7 +7,7 @@
 use budget_core::Money;
 use serde_json::Value;
 
-use crate::{ModelPrice, PricingError};
+use crate::{ModelPrice, PricingError, ServiceTier};
 
 /// Tokens OpenAI adds around every message (`<|start|>role<|message|>…<|end|>`: 3), plus one
 /// for safety at the boundary between the separately counted role and content.
@@ -117,9 +117,15 @@ impl TokenCounting {
 /// - **Output tokens** — `max_completion_tokens`, else `max_tokens`, else the model's max
 ///   output, else its context window, else [`DEFAULT_MAX_OUTPUT_TOKENS`]; times `n`; plus the
 ///   `prediction` text (rejected predicted tokens are billed as output).
-/// - **Prices** — the highest of every size tier the prompt can reach: the dearest input-side
-///   price (uncached, cache read, cache writes) and the dearest output-side price (output,
-///   reasoning).
+/// - **Prices** — the highest of every size tier the prompt can reach, at every service tier
+///   the request can be billed at: the dearest input-side price (uncached, cache read, cache
+///   writes) and the dearest output-side price (output, reasoning).
+/// - **Service tiers** — by the request's `service_tier`: unset or `"default"`: the standard
+///   prices; `"priority"`: the dearer of priority and standard; `"flex"`: the standard prices
+///   (flex is cheaper, but a flex request may be served, and billed, at standard);
+///   `"auto"`, `"scale"` or any other value: the dearest of every tier the model has prices
+///   for, since `"auto"` follows the project's default setting, which may be priority. A
+///   model without separate prices for a tier is billed the standard prices at it.
 ///
 /// So `cost ≥` the [`Cost`](crate::Cost) of any response the request allows.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -150,7 +156,12 @@ impl Estimate {
         let counting = TokenCounting::for_model(model);
         let input_tokens = count_input_tokens(counting, request)?;
         let output_tokens = max_output_tokens(counting, price, request)?;
-        let reachable = || price.prices_up_to(input_tokens);
+        let billable = ServiceTier::billable_for_request(requested_service_tier(request)?);
+        let reachable = || {
+            billable
+                .iter()
+                .flat_map(|&tier| price.schedule(tier).prices_up_to(input_tokens))
+        };
         let input_price = reachable()
             .map(|p| p.worst_input())
             .max()
@@ -175,6 +186,17 @@ impl Estimate {
             output_price,
             cost,
         })
+    }
+}
+
+/// The request's `service_tier`, if it sets one.
+fn requested_service_tier(request: &Value) -> Result<Option<&str>, PricingError> {
+    match request.get("service_tier") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(tier)) => Ok(Some(tier)),
+        Some(other) => Err(invalid(format!(
+            "\"service_tier\" must be a string such as \"auto\", \"default\", \"flex\" or \"priority\", got {other}"
+        ))),
     }
 }
 

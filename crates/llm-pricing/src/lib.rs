@@ -18,9 +18,16 @@
 //!   part and sums them. Size tiers (`…_above_200k_tokens`) are chosen by the whole prompt.
 //!   A model without a cache-read price is charged its input price for cache reads; without a
 //!   reasoning price, its output price.
+//! - **Service tiers are priced as billed.** OpenAI's priority and flex processing have their
+//!   own prices (`…_priority`, `…_flex` upstream), carried per model in
+//!   [`ModelPrice::service_tiers`]. [`PriceTable::cost_at_tier`] charges a call at the tier the
+//!   provider reported ([`ServiceTier::from_reported`]); a tier without its own prices is
+//!   charged the standard ones. Batch API prices (`…_batches`) are not carried: batches are
+//!   not chat calls.
 //! - **Estimates only err high.** [`PriceTable::estimate`] bounds the input tokens from above
 //!   (exact tiktoken counts for OpenAI encodings, one token per byte otherwise), takes the most
-//!   output the request allows, and prices both at the dearest reachable tier — the amount a
+//!   output the request allows, and prices both at the dearest reachable size tier and service
+//!   tier (a `"priority"` or `"auto"` request is reserved at priority prices) — the amount a
 //!   budget must reserve before the call.
 //! - **Names resolve like users write them**: exact, any case, `provider/model`, `alias_of`,
 //!   and dated snapshots the table lacks fall back to their undated family. An unknown model is
@@ -53,6 +60,7 @@ mod error;
 mod estimate;
 mod litellm;
 mod price;
+mod service_tier;
 mod table;
 mod usage;
 
@@ -61,6 +69,7 @@ pub use error::PricingError;
 pub use estimate::{
     DEFAULT_MAX_OUTPUT_TOKENS, Estimate, IMAGE_TOKEN_BOUND, TokenCounting, count_input_tokens,
 };
-pub use price::{ModelPrice, SizeTier, TokenPrices};
+pub use price::{ModelPrice, ServiceTierPrices, SizeTier, TokenPrices};
+pub use service_tier::ServiceTier;
 pub use table::{PriceTable, ResolvedModel, TableEntry};
 pub use usage::Usage;

@@ -26,6 +26,11 @@ const TIERED_FIELDS: [&str; 6] = [
     "output_cost_per_reasoning_token",
 ];
 
+/// The service tiers (the `service_tier` of a chat request) whose prices the map spells as
+/// `<field>_<tier>` and `<field>_above_<N>k_tokens_<tier>`, in the order the table lists them.
+/// Batch prices (`_batches`) are for the Batch API, not for chat calls, and are not read.
+pub(crate) const SERVICE_TIERS: [&str; 2] = ["flex", "priority"];
+
 /// How to treat an entry that cannot be priced.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Strictness {
@@ -48,12 +53,38 @@ pub(crate) struct SourcePrices {
     pub(crate) reasoning: Option<u64>,
 }
 
+impl SourcePrices {
+    /// Input and output prices only.
+    fn new(input: u64, output: u64) -> SourcePrices {
+        SourcePrices {
+            input,
+            output,
+            cache_read: None,
+            cache_write_5m: None,
+            cache_write_1h: None,
+            reasoning: None,
+        }
+    }
+}
+
 /// A priced chat model.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct SourceModel {
     pub(crate) provider: Option<String>,
     pub(crate) max_input_tokens: Option<u64>,
     pub(crate) max_output_tokens: Option<u64>,
+    pub(crate) prices: SourcePrices,
+    /// `(above_tokens, prices)`, ascending.
+    pub(crate) tiers: Vec<(u64, SourcePrices)>,
+    /// Prices of the service tiers the entry lists, in [`SERVICE_TIERS`] order.
+    pub(crate) service_tiers: Vec<SourceServiceTier>,
+}
+
+/// The prices of one service tier of a model: its own base prices and size tiers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct SourceServiceTier {
+    /// One of [`SERVICE_TIERS`].
+    pub(crate) name: &'static str,
     pub(crate) prices: SourcePrices,
     /// `(above_tokens, prices)`, ascending.
     pub(crate) tiers: Vec<(u64, SourcePrices)>,
@@ -163,7 +194,7 @@ fn parse_entry(
         return Ok(None);
     }
     let prices = read_prices(fields, "", name)?;
-    let mut tiers = read_size_tiers(fields, name)?;
+    let mut tiers = read_size_tiers(fields, "", name)?;
     tiers.extend(read_tiered_pricing(fields, name)?);
     tiers.sort_by_key(|(above, _)| *above);
     if let Some(pair) = tiers.windows(2).find(|w| w[0].0 == w[1].0) {
@@ -172,6 +203,7 @@ fn parse_entry(
             format!("two size tiers start above {} tokens; keep one", pair[0].0),
         ));
     }
+    let service_tiers = read_service_tiers(fields, &prices, &tiers, name)?;
     let provider = match fields.get("litellm_provider") {
         None | Some(Value::Null) => None,
         Some(Value::String(p)) => Some(p.clone()),
@@ -188,14 +220,26 @@ fn parse_entry(
         max_output_tokens: read_token_count(fields, "max_output_tokens", name)?,
         prices,
         tiers,
+        service_tiers,
     })))
 }
 
-/// Reads the six price fields, each spelled `<field><suffix>`.
+/// Reads the six price fields, each spelled `<field><suffix>`; input and output are required.
 fn read_prices(
     fields: &Map<String, Value>,
     suffix: &str,
     entry: &str,
+) -> Result<SourcePrices, SourceError> {
+    read_prices_or(fields, suffix, entry, None)
+}
+
+/// Reads the six price fields, each spelled `<field><suffix>`. An absent input or output price
+/// is taken from `defaults` (`(input, output)`), or is an error without them.
+fn read_prices_or(
+    fields: &Map<String, Value>,
+    suffix: &str,
+    entry: &str,
+    defaults: Option<(u64, u64)>,
 ) -> Result<SourcePrices, SourceError> {
     let price = |field: &str| -> Result<Option<u64>, SourceError> {
         let key = format!("{field}{suffix}");
@@ -210,8 +254,8 @@ fn read_prices(
                 }),
         }
     };
-    let required = |field: &str| -> Result<u64, SourceError> {
-        price(field)?.ok_or_else(|| SourceError {
+    let required = |field: &str, default: Option<u64>| -> Result<u64, SourceError> {
+        price(field)?.or(default).ok_or_else(|| SourceError {
             entry: entry.to_owned(),
             field: format!("{field}{suffix}"),
             reason: "missing: a chat model needs an input and an output price (USD per token)"
@@ -219,8 +263,8 @@ fn read_prices(
         })
     };
     Ok(SourcePrices {
-        input: required("input_cost_per_token")?,
-        output: required("output_cost_per_token")?,
+        input: required("input_cost_per_token", defaults.map(|(input, _)| input))?,
+        output: required("output_cost_per_token", defaults.map(|(_, output)| output))?,
         // DeepSeek entries spell their cache-read price `input_cost_per_token_cache_hit`.
         cache_read: match price("cache_read_input_token_cost")? {
             Some(p) => Some(p),
@@ -232,16 +276,39 @@ fn read_prices(
     })
 }
 
-/// Size tiers spelled as `<field>_above_<N>k_tokens` (N thousand prompt tokens).
+/// Size tiers spelled as `<field>_above_<N>k_tokens<service>` (N thousand prompt tokens;
+/// `service` is `""` for the standard prices or `_<tier>` for a service tier).
 fn read_size_tiers(
     fields: &Map<String, Value>,
+    service: &str,
     entry: &str,
 ) -> Result<Vec<(u64, SourcePrices)>, SourceError> {
+    size_thresholds(fields, service, entry)?
+        .into_iter()
+        .map(|above| {
+            Ok((
+                above,
+                read_prices(fields, &size_suffix(above, service), entry)?,
+            ))
+        })
+        .collect()
+}
+
+/// The thresholds (in tokens, ascending) of the size tiers spelled
+/// `<field>_above_<N>k_tokens<service>`.
+fn size_thresholds(
+    fields: &Map<String, Value>,
+    service: &str,
+    entry: &str,
+) -> Result<Vec<u64>, SourceError> {
     let mut thresholds: Vec<&str> = fields
         .keys()
         .filter_map(|key| {
             TIERED_FIELDS.iter().find_map(|base| {
-                let rest = key.strip_prefix(base)?.strip_prefix("_above_")?;
+                let rest = key
+                    .strip_prefix(base)?
+                    .strip_prefix("_above_")?
+                    .strip_suffix(service)?;
                 let thousands = rest.strip_suffix("k_tokens")?;
                 thousands
                     .bytes()
@@ -252,22 +319,91 @@ fn read_size_tiers(
         .collect();
     thresholds.sort_unstable();
     thresholds.dedup();
-    thresholds
+    let mut thresholds = thresholds
         .into_iter()
         .map(|thousands| {
-            let suffix = format!("_above_{thousands}k_tokens");
-            let above = thousands
+            thousands
                 .parse::<u64>()
                 .ok()
                 .and_then(|k| k.checked_mul(1000))
                 .ok_or_else(|| SourceError {
                     entry: entry.to_owned(),
-                    field: format!("input_cost_per_token{suffix}"),
+                    field: format!("input_cost_per_token_above_{thousands}k_tokens{service}"),
                     reason: "the token threshold is too large".to_owned(),
-                })?;
-            Ok((above, read_prices(fields, &suffix, entry)?))
+                })
         })
-        .collect()
+        .collect::<Result<Vec<u64>, SourceError>>()?;
+    thresholds.sort_unstable();
+    Ok(thresholds)
+}
+
+/// `_above_<N>k_tokens<service>` for a threshold of `above` tokens (a whole number of
+/// thousands; other thresholds come from `tiered_pricing` and have no such spelling).
+fn size_suffix(above: u64, service: &str) -> String {
+    format!("_above_{}k_tokens{service}", above / 1000)
+}
+
+/// The service tiers ([`SERVICE_TIERS`]) the entry lists prices for.
+///
+/// A tier is listed when any of its base prices is (`input_cost_per_token_priority`, …).
+/// A price the tier leaves out is derived so that it is never below what the provider can
+/// bill:
+/// - its input or output price: the standard one;
+/// - its cache, 1-hour write and reasoning prices: none, so they fall back within the tier
+///   (to the tier's input or output price, see `TokenPrices` in the crate);
+/// - a size tier the standard prices have but the service tier does not list, and an input or
+///   output price missing from a size tier it does list: the dearer of the standard size-tier
+///   price and the service tier's base price.
+fn read_service_tiers(
+    fields: &Map<String, Value>,
+    standard: &SourcePrices,
+    standard_tiers: &[(u64, SourcePrices)],
+    entry: &str,
+) -> Result<Vec<SourceServiceTier>, SourceError> {
+    let mut service_tiers = Vec::new();
+    for name in SERVICE_TIERS {
+        let service = format!("_{name}");
+        let listed = TIERED_FIELDS
+            .iter()
+            .any(|field| fields.contains_key(&format!("{field}{service}")));
+        if !listed {
+            continue;
+        }
+        let prices = read_prices_or(
+            fields,
+            &service,
+            entry,
+            Some((standard.input, standard.output)),
+        )?;
+        let mut thresholds: Vec<u64> = standard_tiers.iter().map(|(above, _)| *above).collect();
+        thresholds.extend(size_thresholds(fields, &service, entry)?);
+        thresholds.sort_unstable();
+        thresholds.dedup();
+        let tiers = thresholds
+            .into_iter()
+            .map(|above| {
+                let defaults = match standard_tiers.iter().find(|(a, _)| *a == above) {
+                    Some((_, sized)) => (
+                        sized.input.max(prices.input),
+                        sized.output.max(prices.output),
+                    ),
+                    None => (prices.input, prices.output),
+                };
+                let sized = if above % 1000 == 0 {
+                    read_prices_or(fields, &size_suffix(above, &service), entry, Some(defaults))?
+                } else {
+                    SourcePrices::new(defaults.0, defaults.1)
+                };
+                Ok((above, sized))
+            })
+            .collect::<Result<_, SourceError>>()?;
+        service_tiers.push(SourceServiceTier {
+            name,
+            prices,
+            tiers,
+        });
+    }
+    Ok(service_tiers)
 }
 
 /// Size tiers spelled as `"tiered_pricing": [{"range": [lo, hi], <price fields>}, …]`. The
@@ -449,6 +585,53 @@ mod tests {
         assert_eq!(err.field, "output_cost_per_token");
         let skipped = parse_document(&doc, Strictness::ChatEntriesOnly).unwrap();
         assert!(skipped.is_empty(), "no mode: not a chat entry upstream");
+    }
+
+    #[test]
+    fn reads_service_tiers_and_leaves_batches_out() {
+        let doc = json!({
+            "m": {"mode": "chat", "input_cost_per_token": 2e-6, "output_cost_per_token": 8e-6,
+                  "cache_read_input_token_cost": 5e-7,
+                  "input_cost_per_token_above_272k_tokens": 4e-6,
+                  "output_cost_per_token_above_272k_tokens": 1.2e-5,
+                  "input_cost_per_token_priority": 3.5e-6,
+                  "output_cost_per_token_priority": 1.4e-5,
+                  "cache_read_input_token_cost_priority": 8.75e-7,
+                  "input_cost_per_token_above_272k_tokens_priority": 7e-6,
+                  "input_cost_per_token_flex": 1e-6,
+                  "output_cost_per_token_flex": 4e-6,
+                  "input_cost_per_token_batches": 1e-6,
+                  "output_cost_per_token_batches": 4e-6}
+        })
+        .to_string();
+        let models = parse_document(&doc, Strictness::ChatEntriesOnly).unwrap();
+        let SourceEntry::Priced(m) = &models["m"] else {
+            panic!()
+        };
+        let names: Vec<&str> = m.service_tiers.iter().map(|s| s.name).collect();
+        assert_eq!(names, ["flex", "priority"]);
+        let [flex, priority] = &m.service_tiers[..] else {
+            panic!()
+        };
+        assert_eq!(
+            priority.prices,
+            SourcePrices {
+                cache_read: Some(87_500),
+                ..SourcePrices::new(350_000, 1_400_000)
+            }
+        );
+        // Listed input; output = max(standard >272k 1,200,000, priority base 1,400,000).
+        assert_eq!(
+            priority.tiers,
+            vec![(272_000, SourcePrices::new(700_000, 1_400_000))]
+        );
+        // No flex cache-read price: none, so it falls back to the flex input price.
+        assert_eq!(flex.prices, SourcePrices::new(100_000, 400_000));
+        // Not listed for flex: max(standard >272k, flex base) part by part.
+        assert_eq!(
+            flex.tiers,
+            vec![(272_000, SourcePrices::new(400_000, 1_200_000))]
+        );
     }
 
     #[test]

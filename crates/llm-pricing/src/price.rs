@@ -1,8 +1,8 @@
-//! What one model costs: per-token prices, size tiers and limits.
+//! What one model costs: per-token prices, size tiers, service tiers and limits.
 
 use budget_core::Money;
 
-use crate::PricingError;
+use crate::{PricingError, ServiceTier};
 
 /// Per-token prices of one model (or of one size tier), each an exact [`Money`] per token.
 ///
@@ -125,6 +125,96 @@ pub struct ModelPrice {
     pub prices: TokenPrices,
     /// Size tiers, ascending by `above_tokens`.
     pub tiers: Vec<SizeTier>,
+    /// Prices of the service tiers that have their own (priority, flex), at most one per tier,
+    /// sorted by tier. A tier not listed is billed at the standard prices (`prices`, `tiers`).
+    /// Batch API prices are not here: batches are not chat calls.
+    pub service_tiers: Vec<ServiceTierPrices>,
+}
+
+/// The prices of one service tier of a model (e.g. OpenAI's priority processing): base prices
+/// and size tiers that replace the model's standard ones for calls billed at that tier.
+///
+/// ```
+/// use llm_pricing::{ModelPrice, ServiceTier, ServiceTierPrices, TokenPrices};
+/// # use budget_core::Money;
+///
+/// // gpt-4o: $2.50 / $10.00 per 1M tokens, priority $4.25 / $17.00.
+/// let priority = TokenPrices::new(Money::from_nanos(425_000), Money::from_nanos(1_700_000));
+/// let price = ModelPrice::per_million_usd(2.5, 10.0)?
+///     .service_tier(ServiceTierPrices::new(ServiceTier::Priority, priority));
+/// assert_eq!(price.prices_for(ServiceTier::Priority, 1_000).input, Money::from_nanos(425_000));
+/// assert_eq!(price.prices_for(ServiceTier::Flex, 1_000).input, Money::from_nanos(250_000));
+/// # Ok::<(), llm_pricing::PricingError>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ServiceTierPrices {
+    /// The tier these prices are for.
+    pub service_tier: ServiceTier,
+    /// Prices for prompts up to the tier's first size tier.
+    pub prices: TokenPrices,
+    /// The tier's size tiers, ascending by `above_tokens`.
+    pub tiers: Vec<SizeTier>,
+}
+
+impl ServiceTierPrices {
+    /// Prices for `service_tier`, without size tiers.
+    pub fn new(service_tier: ServiceTier, prices: TokenPrices) -> ServiceTierPrices {
+        ServiceTierPrices {
+            service_tier,
+            prices,
+            tiers: Vec::new(),
+        }
+    }
+
+    /// Adds a size tier, keeping the tiers sorted (a tier with the same threshold is replaced).
+    pub fn tier(mut self, tier: SizeTier) -> ServiceTierPrices {
+        insert_size_tier(&mut self.tiers, tier);
+        self
+    }
+}
+
+/// One set of base prices and size tiers: a model's standard prices or one service tier's.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Schedule<'a> {
+    /// The tier these prices are billed as.
+    pub(crate) service_tier: ServiceTier,
+    /// Prices below the first size tier.
+    pub(crate) prices: &'a TokenPrices,
+    tiers: &'a [SizeTier],
+}
+
+impl<'a> Schedule<'a> {
+    /// The size tier a prompt of `prompt_tokens` tokens falls in (the last one it exceeds),
+    /// if any.
+    pub(crate) fn size_tier(&self, prompt_tokens: u64) -> Option<&'a SizeTier> {
+        self.tiers
+            .iter()
+            .rev()
+            .find(|tier| prompt_tokens > tier.above_tokens)
+    }
+
+    /// The prices for a prompt of `prompt_tokens` tokens.
+    pub(crate) fn prices_for_prompt(&self, prompt_tokens: u64) -> &'a TokenPrices {
+        self.size_tier(prompt_tokens)
+            .map_or(self.prices, |tier| &tier.prices)
+    }
+
+    /// Every price set that a prompt of at most `prompt_tokens` tokens can be charged at.
+    pub(crate) fn prices_up_to(self, prompt_tokens: u64) -> impl Iterator<Item = &'a TokenPrices> {
+        std::iter::once(self.prices).chain(
+            self.tiers
+                .iter()
+                .filter(move |tier| prompt_tokens > tier.above_tokens)
+                .map(|tier| &tier.prices),
+        )
+    }
+}
+
+fn insert_size_tier(tiers: &mut Vec<SizeTier>, tier: SizeTier) {
+    tiers.retain(|t| t.above_tokens != tier.above_tokens);
+    let at = tiers.partition_point(|t| t.above_tokens < tier.above_tokens);
+    tiers.insert(at, tier);
 }
 
 impl ModelPrice {
@@ -141,6 +231,7 @@ impl ModelPrice {
             max_output_tokens: None,
             prices,
             tiers: Vec::new(),
+            service_tiers: Vec::new(),
         }
     }
 
@@ -173,33 +264,67 @@ impl ModelPrice {
 
     /// Adds a size tier, keeping the tiers sorted (a tier with the same threshold is replaced).
     pub fn tier(mut self, tier: SizeTier) -> ModelPrice {
-        self.tiers.retain(|t| t.above_tokens != tier.above_tokens);
-        let at = self
-            .tiers
-            .partition_point(|t| t.above_tokens < tier.above_tokens);
-        self.tiers.insert(at, tier);
+        insert_size_tier(&mut self.tiers, tier);
         self
     }
 
-    /// The prices that apply to a call whose prompt has `prompt_tokens` tokens in all
-    /// (uncached, cache reads and cache writes): the last tier the prompt exceeds, else the
-    /// base prices.
-    pub fn prices_for_prompt(&self, prompt_tokens: u64) -> &TokenPrices {
-        self.tiers
-            .iter()
-            .rev()
-            .find(|tier| prompt_tokens > tier.above_tokens)
-            .map_or(&self.prices, |tier| &tier.prices)
+    /// Sets the prices of one service tier, replacing that tier's prices if it had some.
+    /// Prices for [`ServiceTier::Standard`] replace the model's base prices and size tiers.
+    pub fn service_tier(mut self, service: ServiceTierPrices) -> ModelPrice {
+        if service.service_tier == ServiceTier::Standard {
+            self.prices = service.prices;
+            self.tiers = service.tiers;
+            return self;
+        }
+        self.service_tiers
+            .retain(|s| s.service_tier != service.service_tier);
+        let at = self
+            .service_tiers
+            .partition_point(|s| s.service_tier < service.service_tier);
+        self.service_tiers.insert(at, service);
+        self
     }
 
-    /// Every price set that a prompt of at most `prompt_tokens` tokens can be charged at.
-    pub(crate) fn prices_up_to(&self, prompt_tokens: u64) -> impl Iterator<Item = &TokenPrices> {
-        std::iter::once(&self.prices).chain(
-            self.tiers
-                .iter()
-                .filter(move |tier| prompt_tokens > tier.above_tokens)
-                .map(|tier| &tier.prices),
-        )
+    /// The model's own prices for `tier`; `None` for [`ServiceTier::Standard`] (see `prices`)
+    /// and for a tier the model has no separate prices for.
+    pub fn service_tier_prices(&self, tier: ServiceTier) -> Option<&ServiceTierPrices> {
+        self.service_tiers.iter().find(|s| s.service_tier == tier)
+    }
+
+    /// The prices that apply to a call at the standard tier whose prompt has `prompt_tokens`
+    /// tokens in all (uncached, cache reads and cache writes): the last size tier the prompt
+    /// exceeds, else the base prices.
+    pub fn prices_for_prompt(&self, prompt_tokens: u64) -> &TokenPrices {
+        self.schedule(ServiceTier::Standard)
+            .prices_for_prompt(prompt_tokens)
+    }
+
+    /// The prices that apply to a call billed at service tier `tier` whose prompt has
+    /// `prompt_tokens` tokens in all: the tier's own prices when the model has them, else the
+    /// standard prices; within those, the last size tier the prompt exceeds.
+    pub fn prices_for(&self, tier: ServiceTier, prompt_tokens: u64) -> &TokenPrices {
+        self.schedule(tier).prices_for_prompt(prompt_tokens)
+    }
+
+    /// The prices a call billed at `tier` is charged: the tier's own, else the standard ones.
+    pub(crate) fn schedule(&self, tier: ServiceTier) -> Schedule<'_> {
+        // The standard tier is by far the most common: no search for it.
+        let own = match tier {
+            ServiceTier::Standard => None,
+            _ => self.service_tier_prices(tier),
+        };
+        match own {
+            Some(service) => Schedule {
+                service_tier: tier,
+                prices: &service.prices,
+                tiers: &service.tiers,
+            },
+            None => Schedule {
+                service_tier: ServiceTier::Standard,
+                prices: &self.prices,
+                tiers: &self.tiers,
+            },
+        }
     }
 }
 

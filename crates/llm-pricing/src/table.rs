@@ -7,8 +7,11 @@ use std::sync::Arc;
 use budget_core::Money;
 use serde_json::Value;
 
-use crate::litellm::{self, SourceEntry, SourcePrices, Strictness};
-use crate::{Cost, Estimate, ModelPrice, PricingError, SizeTier, TokenPrices, Usage, builtin};
+use crate::litellm::{self, SourceEntry, SourcePrices, SourceServiceTier, Strictness};
+use crate::{
+    Cost, Estimate, ModelPrice, PricingError, ServiceTier, ServiceTierPrices, SizeTier,
+    TokenPrices, Usage, builtin,
+};
 
 /// How many close names an [`PricingError::UnknownModel`] suggests.
 const SUGGESTIONS: usize = 3;
@@ -246,18 +249,52 @@ impl PriceTable {
         }
     }
 
-    /// The exact cost of a call to `model` that used `usage`.
+    /// The exact cost of a call to `model` that used `usage`, at the standard prices.
     ///
     /// Each part is priced at its own price (see [`Cost`]); size tiers are chosen by the whole
-    /// prompt length ([`Usage::prompt_tokens`]).
+    /// prompt length ([`Usage::prompt_tokens`]). For a call the provider billed at another
+    /// service tier, use [`cost_at_tier`](Self::cost_at_tier).
     pub fn cost(&self, model: &str, usage: &Usage) -> Result<Cost, PricingError> {
+        self.cost_at_tier(model, usage, ServiceTier::Standard)
+    }
+
+    /// The exact cost of a call to `model` that used `usage` and was billed at service tier
+    /// `tier` — the tier the provider **reported** in its response, read with
+    /// [`ServiceTier::from_reported`].
+    ///
+    /// A tier the model has its own prices for (OpenAI's priority and flex processing) is
+    /// charged at them, size tiers included; any other tier, and a model without separate
+    /// prices for `tier`, is charged the standard prices, as [`cost`](Self::cost) does.
+    /// [`Cost::service_tier`] says which prices were applied.
+    ///
+    /// ```
+    /// use llm_pricing::{PriceTable, ServiceTier, Usage};
+    /// use serde_json::json;
+    ///
+    /// let response = json!({"model": "gpt-4o-mini", "service_tier": "priority",
+    ///     "usage": {"prompt_tokens": 1_000, "completion_tokens": 100}});
+    /// let usage = Usage::from_openai_json(&response["usage"])?;
+    /// let tier = ServiceTier::from_reported(response["service_tier"].as_str());
+    /// let cost = PriceTable::builtin().cost_at_tier("gpt-4o-mini", &usage, tier)?;
+    /// // Priority: 1,000 × $0.25/1M + 100 × $1.00/1M = $0.00025 + $0.0001
+    /// assert_eq!(cost.total.to_string(), "$0.00035");
+    /// assert_eq!(cost.service_tier, ServiceTier::Priority);
+    /// # Ok::<(), llm_pricing::PricingError>(())
+    /// ```
+    pub fn cost_at_tier(
+        &self,
+        model: &str,
+        usage: &Usage,
+        tier: ServiceTier,
+    ) -> Result<Cost, PricingError> {
         let resolved = self.resolve(model)?;
-        Cost::compute(resolved.name, resolved.price, usage)
+        Cost::compute(resolved.name, resolved.price, usage, tier)
     }
 
     /// The worst-case cost of sending `request` (an OpenAI-shaped Chat Completions body) to
-    /// `model`: never lower than the cost of any response the request allows. See
-    /// [`Estimate`] for how the bound is made.
+    /// `model`: never lower than the cost of any response the request allows, at any service
+    /// tier the request's `service_tier` can be billed at. See [`Estimate`] for how the bound
+    /// is made.
     pub fn estimate(&self, model: &str, request: &Value) -> Result<Estimate, PricingError> {
         let resolved = self.resolve(model)?;
         Estimate::compute(resolved.name, resolved.price, request)
@@ -425,16 +462,33 @@ fn definition_from_source(entry: SourceEntry) -> Definition {
             max_input_tokens: model.max_input_tokens,
             max_output_tokens: model.max_output_tokens,
             prices: prices_from_source(model.prices),
-            tiers: model
-                .tiers
+            tiers: size_tiers_from_source(model.tiers),
+            service_tiers: model
+                .service_tiers
                 .into_iter()
-                .map(|(above_tokens, prices)| SizeTier {
-                    above_tokens,
-                    prices: prices_from_source(prices),
-                })
+                .filter_map(service_tier_from_source)
                 .collect(),
         }),
     }
+}
+
+fn size_tiers_from_source(tiers: Vec<(u64, SourcePrices)>) -> Vec<SizeTier> {
+    tiers
+        .into_iter()
+        .map(|(above_tokens, prices)| SizeTier {
+            above_tokens,
+            prices: prices_from_source(prices),
+        })
+        .collect()
+}
+
+fn service_tier_from_source(service: SourceServiceTier) -> Option<ServiceTierPrices> {
+    // The reader only yields the tiers this crate names, so this never drops one.
+    Some(ServiceTierPrices {
+        service_tier: ServiceTier::from_table_name(service.name)?,
+        prices: prices_from_source(service.prices),
+        tiers: size_tiers_from_source(service.tiers),
+    })
 }
 
 fn prices_from_source(prices: SourcePrices) -> TokenPrices {
@@ -464,6 +518,14 @@ mod tests {
         assert_eq!(undated("gpt-4o-mini"), None);
         assert_eq!(undated("model-12345678"), None);
         assert_eq!(undated("-20240101"), None);
+    }
+
+    #[test]
+    fn every_service_tier_the_reader_knows_has_a_name_here() {
+        for name in litellm::SERVICE_TIERS {
+            let tier = ServiceTier::from_table_name(name).unwrap();
+            assert_eq!(tier.as_str(), name);
+        }
     }
 
     #[test]

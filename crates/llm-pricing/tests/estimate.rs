@@ -1,13 +1,15 @@
 //! Worst-case estimates: never below tiktoken's exact count, never below the cost of any
 //! response the request allows.
 
-use llm_pricing::{Estimate, IMAGE_TOKEN_BOUND, PriceTable, PricingError, TokenCounting, Usage};
+use llm_pricing::{
+    Estimate, IMAGE_TOKEN_BOUND, PriceTable, PricingError, ServiceTier, TokenCounting, Usage,
+};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use test_support::fixture_json;
 use tiktoken_rs::ChatCompletionRequestMessage;
 
-const OPENAI_MODELS: [&str; 7] = [
+const OPENAI_MODELS: [&str; 9] = [
     "gpt-4o",
     "gpt-4o-mini",
     "gpt-4-turbo",
@@ -15,7 +17,25 @@ const OPENAI_MODELS: [&str; 7] = [
     "o3-mini",
     "gpt-4.1",
     "gpt-5",
+    "gpt-5.4",
+    "o3",
 ];
+
+/// The service tiers a request may be billed at, as documented on `Estimate`: unset and
+/// `"default"` at standard, `"priority"` / `"flex"` at that tier or standard, anything else
+/// (`"auto"` follows the project's setting) at any tier.
+fn billable(requested: Option<&str>) -> Vec<ServiceTier> {
+    match requested {
+        None | Some("default") => vec![ServiceTier::Standard],
+        Some("priority") => vec![ServiceTier::Standard, ServiceTier::Priority],
+        Some("flex") => vec![ServiceTier::Standard, ServiceTier::Flex],
+        Some(_) => vec![
+            ServiceTier::Standard,
+            ServiceTier::Priority,
+            ServiceTier::Flex,
+        ],
+    }
+}
 const OTHER_MODELS: [&str; 5] = [
     "claude-3.5-sonnet",
     "vertex_ai/claude-sonnet-4-5",
@@ -143,11 +163,17 @@ proptest! {
         completion_fraction in 0u64..=1_000,
         prompt_weights in prop::array::uniform4(0u64..100),
         completion_weights in prop::array::uniform2(0u64..100),
+        service_tier in prop::option::of(prop::sample::select(
+            vec!["default", "priority", "flex", "auto", "scale"],
+        )),
     ) {
         // Padding makes some prompts long enough (up to 300 KB) to reach the size tiers.
         if let Some(words) = padding {
             request["messages"].as_array_mut().unwrap()
                 .push(json!({"role": "user", "content": "lorem ".repeat(words)}));
+        }
+        if let Some(tier) = service_tier {
+            request["service_tier"] = json!(tier);
         }
         let e = estimate(model, &request);
         let prompt = e.input_tokens * prompt_fraction / 1_000;
@@ -162,8 +188,12 @@ proptest! {
             output_tokens: c[0],
             reasoning_tokens: c[1],
         };
-        let actual = PriceTable::builtin().cost(model, &usage).unwrap();
-        prop_assert!(actual.total <= e.cost, "{model}: {usage:?} costs {} > estimate {}", actual.total, e.cost);
+        // Whatever tier the provider then reports, the bill fits the reservation.
+        for billed in billable(service_tier) {
+            let actual = PriceTable::builtin().cost_at_tier(model, &usage, billed).unwrap();
+            prop_assert!(actual.total <= e.cost,
+                "{model} at {billed:?}: {usage:?} costs {} > estimate {}", actual.total, e.cost);
+        }
     }
 }
 

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 
 use budget_core::Money;
-use llm_pricing::{ModelPrice, PriceTable, PricingError, TableEntry, TokenPrices};
+use llm_pricing::{ModelPrice, PriceTable, PricingError, ServiceTier, TableEntry, TokenPrices};
 use serde_json::Value;
 
 /// The public LiteLLM map the table is generated from (read by this test only).
@@ -18,16 +18,39 @@ fn litellm_source() -> serde_json::Map<String, Value> {
     }
 }
 
+/// Every price set of a model: standard and service tiers, base and size tiers.
 fn all_prices(price: &ModelPrice) -> Vec<&TokenPrices> {
     std::iter::once(&price.prices)
         .chain(price.tiers.iter().map(|t| &t.prices))
+        .chain(
+            price
+                .service_tiers
+                .iter()
+                .flat_map(|s| std::iter::once(&s.prices).chain(s.tiers.iter().map(|t| &t.prices))),
+        )
         .collect()
+}
+
+/// `usd` per token in nano-cents is `ours`, within one nano-cent and never rounded down.
+fn assert_converted(name: &str, field: &str, usd: f64, ours: Money) {
+    let expected = usd * 1e11;
+    let diff = (ours.nanos() as f64 - expected).abs();
+    assert!(
+        diff <= 1.0 + expected * 1e-12,
+        "{name}.{field}: {usd} USD → {} nano-cents",
+        ours.nanos()
+    );
+    assert!(
+        ours.nanos() as f64 >= expected * (1.0 - 1e-12),
+        "{name}.{field} rounded down"
+    );
 }
 
 #[test]
 fn every_priced_chat_entry_of_the_source_is_in_the_table_at_its_price() {
     let table = PriceTable::builtin();
     let mut checked = 0;
+    let mut service_tiers = 0;
     for (name, entry) in litellm_source() {
         let is_priced_chat = entry["mode"] == "chat"
             && entry.get("input_cost_per_token").is_some()
@@ -44,18 +67,38 @@ fn every_priced_chat_entry_of_the_source_is_in_the_table_at_its_price() {
             ("input_cost_per_token", price.prices.input),
             ("output_cost_per_token", price.prices.output),
         ] {
-            let usd = entry[field].as_f64().unwrap();
-            let expected = usd * 1e11;
-            let diff = (ours.nanos() as f64 - expected).abs();
-            assert!(
-                diff <= 1.0 + expected * 1e-12,
-                "{name}.{field}: {usd} USD → {} nano-cents",
-                ours.nanos()
+            assert_converted(&name, field, entry[field].as_f64().unwrap(), ours);
+        }
+        // Service-tier prices are carried as published; batch prices are not carried.
+        for (tier, suffix) in [
+            (ServiceTier::Priority, "_priority"),
+            (ServiceTier::Flex, "_flex"),
+        ] {
+            let carried = price.service_tier_prices(tier);
+            let published = |field: &str| {
+                entry
+                    .get(format!("{field}{suffix}"))
+                    .and_then(Value::as_f64)
+            };
+            let (input, output) = (
+                published("input_cost_per_token"),
+                published("output_cost_per_token"),
             );
-            assert!(
-                ours.nanos() as f64 >= expected * (1.0 - 1e-12),
-                "{name}.{field} rounded down"
-            );
+            if input.is_none() && output.is_none() {
+                continue;
+            }
+            let Some(carried) = carried else {
+                panic!("{name}: {tier:?} prices are published but not carried");
+            };
+            if let Some(usd) = input {
+                let field = format!("input_cost_per_token{suffix}");
+                assert_converted(&name, &field, usd, carried.prices.input);
+            }
+            if let Some(usd) = output {
+                let field = format!("output_cost_per_token{suffix}");
+                assert_converted(&name, &field, usd, carried.prices.output);
+            }
+            service_tiers += 1;
         }
         if let Some(max) = entry.get("max_output_tokens").and_then(Value::as_u64) {
             assert_eq!(price.max_output_tokens, Some(max), "{name}");
@@ -70,6 +113,10 @@ fn every_priced_chat_entry_of_the_source_is_in_the_table_at_its_price() {
     assert!(
         checked > 3_000,
         "only {checked} priced chat entries checked"
+    );
+    assert!(
+        service_tiers > 600,
+        "only {service_tiers} service tiers checked"
     );
 }
 
@@ -104,6 +151,59 @@ fn every_entry_is_sane() {
             "{name}: tiers not ascending"
         );
         assert!(price.tiers.iter().all(|t| t.above_tokens > 0), "{name}");
+        // At most one entry per service tier, sorted; never one for the standard tier.
+        assert!(
+            price
+                .service_tiers
+                .windows(2)
+                .all(|w| w[0].service_tier < w[1].service_tier),
+            "{name}: service tiers repeated or unsorted"
+        );
+        for service in &price.service_tiers {
+            let tier = service.service_tier;
+            assert_ne!(tier, ServiceTier::Standard, "{name}");
+            assert!(
+                service
+                    .tiers
+                    .windows(2)
+                    .all(|w| w[0].above_tokens < w[1].above_tokens)
+                    && service.tiers.iter().all(|t| t.above_tokens > 0),
+                "{name}: {tier:?} size tiers not ascending"
+            );
+            // Priority never costs less than standard and flex never more, part by part.
+            let (cheaper, dearer) = match tier {
+                ServiceTier::Priority => (&price.prices, &service.prices),
+                _ => (&service.prices, &price.prices),
+            };
+            assert!(
+                cheaper.input <= dearer.input && cheaper.output <= dearer.output,
+                "{name}: {tier:?} prices {:?} against standard {:?}",
+                service.prices,
+                price.prices
+            );
+            // Every standard size tier has its service-tier counterpart, so a long prompt at
+            // a service tier is never charged below the standard long-prompt price.
+            for sized in &price.tiers {
+                let Some(at_tier) = service
+                    .tiers
+                    .iter()
+                    .find(|t| t.above_tokens == sized.above_tokens)
+                else {
+                    panic!(
+                        "{name}: {tier:?} lacks the {} size tier",
+                        sized.above_tokens
+                    );
+                };
+                if tier == ServiceTier::Priority {
+                    assert!(
+                        at_tier.prices.input >= sized.prices.input
+                            && at_tier.prices.output >= sized.prices.output,
+                        "{name}: priority above {} below standard",
+                        sized.above_tokens
+                    );
+                }
+            }
+        }
     }
 }
 

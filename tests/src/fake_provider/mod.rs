@@ -277,6 +277,10 @@ async fn handle(
                 created: SystemTime::now()
                     .duration_since(UNIX_EPOCH)
                     .map_or(0, |d| d.as_secs()),
+                service_tier: match json.get("service_tier").and_then(Value::as_str) {
+                    Some(tier @ ("priority" | "flex")) => tier,
+                    _ => "default",
+                },
             };
             let stream = json.get("stream").and_then(Value::as_bool) == Some(true);
             let include_usage = json

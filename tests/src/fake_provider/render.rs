@@ -13,6 +13,9 @@ pub(crate) struct Answer<'a> {
     pub(crate) tool_call: Option<&'a (String, String)>,
     pub(crate) usage: FakeUsage,
     pub(crate) created: u64,
+    /// The OpenAI service tier reported back: the request's `"priority"` or `"flex"`, else
+    /// `"default"` (as OpenAI answers).
+    pub(crate) service_tier: &'a str,
 }
 
 impl Answer<'_> {
@@ -90,7 +93,7 @@ impl Answer<'_> {
                 "finish_reason": if self.tool_call.is_some() { "tool_calls" } else { "stop" }
             }],
             "usage": self.openai_usage(),
-            "service_tier": "default",
+            "service_tier": self.service_tier,
             "system_fingerprint": "fp_fake"
         })
     }
@@ -103,6 +106,7 @@ impl Answer<'_> {
                 "object": "chat.completion.chunk",
                 "created": self.created,
                 "model": self.model,
+                "service_tier": self.service_tier,
                 "system_fingerprint": "fp_fake",
                 "choices": choices,
             });
