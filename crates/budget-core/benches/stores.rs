@@ -1,6 +1,9 @@
 //! Reserve + settle on the shared stores. Redis: one pair (two scripts, two round trips) next to
 //! a bare `PING` round trip on the same server, measured in the same run — the ratio is what
-//! the ledger costs over the network floor. SQLite: one pair on a WAL file.
+//! the ledger costs over the network floor. The floor is two round trips (2×); the rest is the
+//! scripts' time inside Redis, which does not shrink with the round trip — so the ratio is
+//! highest on an idle loopback and falls as the host gets busier. SQLite: one pair on a WAL
+//! file.
 
 use std::hint::black_box;
 use std::time::Duration;

@@ -104,6 +104,18 @@ fn open(store: &Store, args: &Args) -> Result<Arc<dyn Ledger>, BudgetError> {
                 .timeout(args.timeout)
                 .build()?,
         ),
+        // Opening a missing file would create an empty budget and report it as if it were the
+        // one asked for: a mistyped path must be an error instead.
+        Store::Sqlite { path } if !path.exists() => {
+            return Err(BudgetError::StoreUnavailable {
+                store: "sqlite",
+                source: format!(
+                    "no budget file at {}; check the path (the first client that uses it creates it)",
+                    path.display()
+                )
+                .into(),
+            });
+        }
         Store::Sqlite { path } => Arc::new(SqliteLedger::open(path)?),
     })
 }

@@ -230,4 +230,11 @@ fn an_unreachable_store_exits_1_in_time() {
     let out = budgetllm(&["status", "--state-path", missing.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(stderr(&out).contains("budget.db"), "{}", stderr(&out));
+
+    // A mistyped path must not create, and report, an empty budget.
+    let mistyped = dir.path().join("budgte.db");
+    let out = budgetllm(&["pause", "--state-path", mistyped.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("no budget file"), "{}", stderr(&out));
+    assert!(!mistyped.exists(), "the CLI never creates a budget file");
 }

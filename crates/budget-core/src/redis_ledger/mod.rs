@@ -47,8 +47,16 @@ pub const DEFAULT_REDIS_TIMEOUT: Duration = Duration::from_secs(1);
 ///
 /// Redis integers are signed 64-bit, so a window holds at most [`MAX_STORED_AMOUNT`]
 /// (≈ $92 million); a sum beyond it is [`BudgetError::Overflow`] with nothing changed. Lua
-/// numbers are doubles, so the scripts never add amounts as numbers: they compare and add
-/// decimal strings exactly, and write with `HINCRBY`.
+/// numbers are doubles, exact only below 2^53, so the scripts split every amount into two
+/// exact parts, compare and add those, and write the exact decimal result.
+///
+/// # Cost
+///
+/// Each operation is one round trip (`EVALSHA`; the pooled connection is reused, not checked
+/// out and pinged per call). A script reads a budget's three windows with one `HMGET` and
+/// writes them with one `HSET` (plus an `HDEL` for reserved amounts that drop to zero), so
+/// a reserve or a settle is at most seven Redis commands while no lease has run out, and a
+/// script carries only the helpers it uses.
 ///
 /// # Failure
 ///

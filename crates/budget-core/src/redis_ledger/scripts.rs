@@ -20,23 +20,33 @@ pub(super) struct Scripts {
     pub(super) reset: Script,
 }
 
-/// Each script is the shared helpers (exact arithmetic, lease sweep) followed by its body, with
-/// the retention defined once, here, from the same constant every ledger uses.
+/// Each script is only the helpers it uses followed by its body. Redis runs a script's whole
+/// text on every call, so a helper in the text is a closure created on every call: the
+/// scripts that never touch amounts or windows (pause, is_paused, reset) carry none, and
+/// snapshot carries no arithmetic. The lease retention is defined once, here, from the same
+/// constant every ledger uses.
 pub(super) static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| {
-    let prelude = format!(
-        "local RETENTION_MS = {}\n{}\n",
+    let ledger = format!(
+        "local RETENTION_MS = {}\n{}",
         EXPIRED_RESERVATION_RETENTION.as_millis(),
-        include_str!("lua/common.lua")
+        include_str!("lua/ledger.lua")
     );
-    let script = |body: &str| Script::new(&format!("{prelude}{body}"));
+    let amounts = include_str!("lua/amounts.lua");
+    let script = |helpers: &[&str], body: &str| {
+        let mut text = helpers.join("\n");
+        text.push('\n');
+        text.push_str(body);
+        Script::new(&text)
+    };
+    let with_amounts = [amounts, ledger.as_str()];
     Scripts {
-        reserve: script(include_str!("lua/reserve.lua")),
-        settle: script(include_str!("lua/settle.lua")),
-        record: script(include_str!("lua/record.lua")),
-        snapshot: script(include_str!("lua/snapshot.lua")),
-        pause: script(include_str!("lua/pause.lua")),
-        is_paused: script(include_str!("lua/is_paused.lua")),
-        reset: script(include_str!("lua/reset.lua")),
+        reserve: script(&with_amounts, include_str!("lua/reserve.lua")),
+        settle: script(&with_amounts, include_str!("lua/settle.lua")),
+        record: script(&with_amounts, include_str!("lua/record.lua")),
+        snapshot: script(&[ledger.as_str()], include_str!("lua/snapshot.lua")),
+        pause: script(&[], include_str!("lua/pause.lua")),
+        is_paused: script(&[], include_str!("lua/is_paused.lua")),
+        reset: script(&[], include_str!("lua/reset.lua")),
     }
 });
 

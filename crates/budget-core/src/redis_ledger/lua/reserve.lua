@@ -9,23 +9,33 @@ local swept = sweep(windows, reservations, leases, now)
 if swept then return swept end
 if redis.call('HGET', meta, 'paused') == '1' then return {'paused'} end
 
-local amt = big(amount)
+local fields = fields_of(day, month)
+local values = redis.call('HMGET', windows, unpack(fields))
+local ah, al = num(amount)
 local exceeded = nil
-local ws = windows_of(day, month)
-for i, w in ipairs(ws) do
-  local spent, reserved = read(windows, w[2])
-  local committed = add(add(big(spent), big(reserved)), amt)
-  local limit = ARGV[6 + i]
-  if limit ~= '' and gt(committed, big(limit)) then
-    if mode == 'hard' then return {'exceeded', w[1], spent, reserved, limit} end
-    exceeded = exceeded or {w[1], spent, reserved, limit}
+for w = 1, 3 do
+  local spent, reserved = values[2 * w - 1] or '0', values[2 * w] or '0'
+  local sh, sl = num(spent)
+  local rh, rl = num(reserved)
+  rh, rl = add(rh, rl, ah, al)
+  values[2 * w] = str(rh, rl)
+  local ch, cl = add(sh, sl, rh, rl)
+  local limit = ARGV[6 + w]
+  if limit ~= '' then
+    local lh, ll = num(limit)
+    if gt(ch, cl, lh, ll) then
+      if mode == 'hard' then return {'exceeded', WINDOW_NAMES[w], spent, reserved, limit} end
+      exceeded = exceeded or {WINDOW_NAMES[w], spent, reserved, limit}
+    end
   end
-  if gt(committed, MAX) then return {'overflow', w[1]} end
+  if gt(ch, cl, MAX_HI, MAX_LO) then return {'overflow', WINDOW_NAMES[w]} end
 end
 
-for _, w in ipairs(ws) do incr(windows, w[2] .. ':r', amount) end
+if ah ~= 0 or al ~= 0 then
+  redis.call('HSET', windows, fields[2], values[2], fields[4], values[4], fields[6], values[6])
+end
 local id = tostring(redis.call('HINCRBY', meta, 'next_id', 1))
-redis.call('HSET', reservations, id, encode('a', str(amt), day, month, expires))
+redis.call('HSET', reservations, id, encode('a', str(ah, al), day, month, expires))
 redis.call('ZADD', leases, expires, id)
 if exceeded then return {'ok', id, exceeded[1], exceeded[2], exceeded[3], exceeded[4]} end
 return {'ok', id}

@@ -7,10 +7,7 @@ local now, day, month = ARGV[1], ARGV[2], ARGV[3]
 local swept = sweep(windows, reservations, leases, now)
 if swept then return swept end
 
+local values = redis.call('HMGET', windows, unpack(fields_of(day, month)))
 local reply = {redis.call('HGET', meta, 'paused') == '1' and '1' or '0'}
-for _, w in ipairs(windows_of(day, month)) do
-  local spent, reserved = read(windows, w[2])
-  table.insert(reply, spent)
-  table.insert(reply, reserved)
-end
+for i = 1, 6 do reply[i + 1] = values[i] or '0' end
 return reply
