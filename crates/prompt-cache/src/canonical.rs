@@ -84,8 +84,12 @@ fn write_string(out: &mut Vec<u8>, s: &str) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let bytes = s.as_bytes();
     out.extend_from_slice(b"\"");
-    // Most strings need no escaping; one vectorisable scan finds that out.
-    if !bytes.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\') {
+    // Most strings need no escaping; one scan finds that out. A fold without early exit (not
+    // `any`) lets the compiler vectorise it: prompts are long, and this runs on every lookup.
+    let needs_escape = bytes
+        .iter()
+        .fold(false, |found, &b| found | (b < 0x20) | (b == b'"') | (b == b'\\'));
+    if !needs_escape {
         out.extend_from_slice(bytes);
         out.extend_from_slice(b"\"");
         return;
