@@ -85,7 +85,15 @@ fn ci() -> Result<(), String> {
 }
 
 fn bench(criterion_args: &[String]) -> Result<(), String> {
-    let mut args = vec!["bench", "--workspace", "--all-features", "--benches", "--"];
+    // `cargo xtask bench -- --measurement-time 3` and `cargo xtask bench --measurement-time 3`
+    // mean the same: everything after `bench` goes to criterion.
+    let criterion_args = match criterion_args.split_first() {
+        Some((first, rest)) if first == "--" => rest,
+        _ => criterion_args,
+    };
+    // `--bench '*'` selects the criterion benches only: `--benches` would also run each
+    // library's unit-test harness in bench mode, which rejects criterion's options.
+    let mut args = vec!["bench", "--workspace", "--all-features", "--bench", "*", "--"];
     args.extend(criterion_args.iter().map(String::as_str));
     cargo(&args, &[])
 }
