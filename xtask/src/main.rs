@@ -93,7 +93,14 @@ fn bench(criterion_args: &[String]) -> Result<(), String> {
     };
     // `--bench '*'` selects the criterion benches only: `--benches` would also run each
     // library's unit-test harness in bench mode, which rejects criterion's options.
-    let mut args = vec!["bench", "--workspace", "--all-features", "--bench", "*", "--"];
+    let mut args = vec![
+        "bench",
+        "--workspace",
+        "--all-features",
+        "--bench",
+        "*",
+        "--",
+    ];
     args.extend(criterion_args.iter().map(String::as_str));
     cargo(&args, &[])
 }

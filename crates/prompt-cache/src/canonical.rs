@@ -86,9 +86,9 @@ fn write_string(out: &mut Vec<u8>, s: &str) {
     out.extend_from_slice(b"\"");
     // Most strings need no escaping; one scan finds that out. A fold without early exit (not
     // `any`) lets the compiler vectorise it: prompts are long, and this runs on every lookup.
-    let needs_escape = bytes
-        .iter()
-        .fold(false, |found, &b| found | (b < 0x20) | (b == b'"') | (b == b'\\'));
+    let needs_escape = bytes.iter().fold(false, |found, &b| {
+        found | (b < 0x20) | (b == b'"') | (b == b'\\')
+    });
     if !needs_escape {
         out.extend_from_slice(bytes);
         out.extend_from_slice(b"\"");
