@@ -16,6 +16,13 @@ use crate::money::Money;
 /// returns [`BudgetError::UnknownReservation`].
 pub const EXPIRED_RESERVATION_RETENTION: Duration = Duration::from_secs(24 * 60 * 60);
 
+/// `now` in whole unix milliseconds, the lease resolution every ledger shares.
+pub(crate) fn unix_ms(now: OffsetDateTime) -> i64 {
+    let ms = now.unix_timestamp_nanos().div_euclid(1_000_000);
+    // `time` instants are within ±10,000 years: always in range.
+    i64::try_from(ms).unwrap_or(if ms < 0 { i64::MIN } else { i64::MAX })
+}
+
 /// Identifies a reservation within one ledger.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
 pub struct ReservationId(pub u64);
@@ -51,6 +58,43 @@ pub struct ReserveRequest {
     pub expires_at: OffsetDateTime,
     /// Whether an amount that does not fit is refused or allowed.
     pub enforcement: Enforcement,
+}
+
+impl ReserveRequest {
+    /// Checks one window against the limits under this request's enforcement: a window
+    /// without room is refused when hard; when soft it is let through, and the first such
+    /// window is kept in `exceeded`.
+    pub(crate) fn admit(
+        &self,
+        limit_type: LimitType,
+        usage: WindowUsage,
+        exceeded: &mut Option<BudgetExceeded>,
+    ) -> Result<(), BudgetError> {
+        if let Err(e) = self.limits.check_window(limit_type, usage, self.amount) {
+            match self.enforcement {
+                Enforcement::Hard => return Err(e.into()),
+                Enforcement::Soft => {
+                    exceeded.get_or_insert(e);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The reservation a store made for this request under `id`.
+    pub(crate) fn reservation(
+        &self,
+        id: ReservationId,
+        exceeded: Option<BudgetExceeded>,
+    ) -> Reservation {
+        Reservation {
+            id,
+            amount: self.amount,
+            periods: self.periods,
+            expires_at: self.expires_at,
+            exceeded,
+        }
+    }
 }
 
 /// Money set aside for one call, to be settled with its actual cost or released.
@@ -124,6 +168,22 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// The snapshot of `periods` from its windows in [`LimitType::ALL`] order (total, month,
+    /// day), as every store reads them.
+    pub(crate) const fn from_windows(
+        periods: Periods,
+        [total, monthly, daily]: [WindowUsage; 3],
+        paused: bool,
+    ) -> Snapshot {
+        Snapshot {
+            periods,
+            total,
+            daily,
+            monthly,
+            paused,
+        }
+    }
+
     /// The usage of one window.
     pub const fn window(&self, limit_type: LimitType) -> WindowUsage {
         match limit_type {

@@ -48,6 +48,7 @@ mod memory;
 mod money;
 mod status;
 mod tracker;
+mod window_change;
 
 pub use calendar::{Clock, DayKey, ManualClock, MonthKey, ParsePeriodError, Periods, SystemClock};
 pub use error::{BudgetError, BudgetExceeded};

@@ -71,6 +71,15 @@ impl Limits {
         })
     }
 
+    /// The first window whose `spent + reserved` is above its limit, given the windows in
+    /// [`LimitType::ALL`] order (total, month, day).
+    pub(crate) fn first_exceeded(&self, windows: [WindowUsage; 3]) -> Option<BudgetExceeded> {
+        LimitType::ALL
+            .into_iter()
+            .zip(windows)
+            .find_map(|(limit_type, usage)| self.check_window(limit_type, usage, Money::ZERO).err())
+    }
+
     /// [`Limits::check`] for one window.
     pub fn check_window(
         &self,

@@ -10,11 +10,12 @@ use time::OffsetDateTime;
 use crate::calendar::{DayKey, MonthKey, Periods};
 use crate::error::{BudgetError, BudgetExceeded};
 use crate::ledger::{
-    EXPIRED_RESERVATION_RETENTION, Enforcement, Ledger, RecordRequest, Recorded, Reservation,
-    ReservationId, ReserveRequest, Settlement, Snapshot, WindowUsage,
+    EXPIRED_RESERVATION_RETENTION, Ledger, RecordRequest, Recorded, Reservation, ReservationId,
+    ReserveRequest, Settlement, Snapshot, WindowUsage, unix_ms,
 };
-use crate::limits::{LimitType, Limits};
+use crate::limits::LimitType;
 use crate::money::Money;
+use crate::window_change::WindowChange;
 
 /// A [`Ledger`] in this process's memory: one mutex-protected state, never held across an
 /// `.await`, so every operation is trivially atomic. Budgets are shared by every clone of the
@@ -128,40 +129,23 @@ impl Windows {
         Ok([new_total, new_month, new_day])
     }
 
-    fn read(&self, periods: Periods) -> (WindowUsage, WindowUsage, WindowUsage) {
+    /// The total, month and day windows of `periods` (the order [`Windows::update`] uses).
+    fn read(&self, periods: Periods) -> [WindowUsage; 3] {
         let month = self.months.get(&periods.month).copied().unwrap_or_default();
         let day = self.days.get(&periods.day).copied().unwrap_or_default();
-        (self.total, month, day)
+        [self.total, month, day]
     }
-}
 
-/// `usage` with `reserved` and `spent` replaced, provided `spent + reserved` still fits in
-/// [`Money`] (so that settling within a reservation can never overflow later).
-fn usage(limit_type: LimitType, spent: u128, reserved: u128) -> Result<WindowUsage, BudgetError> {
-    let overflow = || BudgetError::Overflow { limit_type };
-    if spent + reserved > u128::from(u64::MAX) {
-        return Err(overflow());
+    /// [`Windows::update`] with one [`WindowChange`], bounded by what [`Money`] can hold.
+    fn apply(
+        &mut self,
+        periods: Periods,
+        change: WindowChange,
+    ) -> Result<[WindowUsage; 3], BudgetError> {
+        self.update(periods, |limit_type, w| {
+            change.apply(limit_type, w, Money::MAX)
+        })
     }
-    let to_money = |v: u128| {
-        u64::try_from(v)
-            .map(Money::from_nanos)
-            .map_err(|_| overflow())
-    };
-    Ok(WindowUsage {
-        spent: to_money(spent)?,
-        reserved: to_money(reserved)?,
-    })
-}
-
-fn wide(m: Money) -> u128 {
-    u128::from(m.nanos())
-}
-
-/// `now` in whole unix milliseconds, the lease resolution every ledger shares.
-pub(crate) fn unix_ms(now: OffsetDateTime) -> i64 {
-    let ms = now.unix_timestamp_nanos().div_euclid(1_000_000);
-    // `time` instants are within ±10,000 years: always in range.
-    i64::try_from(ms).unwrap_or(if ms < 0 { i64::MIN } else { i64::MAX })
 }
 
 #[derive(Debug)]
@@ -208,15 +192,14 @@ impl State {
                 next = next.min(held.expires_ms);
                 return true;
             }
-            let amount = wide(held.amount);
             // Moving reserved to spent keeps their sum, so this cannot overflow.
-            let charged = windows.update(held.periods, |limit_type, w| {
-                usage(
-                    limit_type,
-                    wide(w.spent) + amount,
-                    wide(w.reserved) - amount,
-                )
-            });
+            let charged = windows.apply(
+                held.periods,
+                WindowChange::Settle {
+                    held: held.amount,
+                    actual: held.amount,
+                },
+            );
             debug_assert!(charged.is_ok(), "lease expiry cannot overflow");
             expired.insert(id, *held);
             false
@@ -237,18 +220,11 @@ impl State {
         if self.paused {
             return Err(BudgetError::Paused);
         }
-        let amount = request.amount;
+        let change = WindowChange::Reserve(request.amount);
         let mut exceeded: Option<BudgetExceeded> = None;
         self.windows.update(request.periods, |limit_type, w| {
-            if let Err(e) = request.limits.check_window(limit_type, w, amount) {
-                match request.enforcement {
-                    Enforcement::Hard => return Err(e.into()),
-                    Enforcement::Soft => {
-                        exceeded.get_or_insert(e);
-                    }
-                }
-            }
-            usage(limit_type, wide(w.spent), wide(w.reserved) + wide(amount))
+            request.admit(limit_type, w, &mut exceeded)?;
+            change.apply(limit_type, w, Money::MAX)
         })?;
         let id = self.next_id;
         self.next_id += 1;
@@ -256,19 +232,13 @@ impl State {
         self.active.insert(
             id,
             Held {
-                amount,
+                amount: request.amount,
                 periods: request.periods,
                 expires_ms,
             },
         );
         self.next_sweep_ms = self.next_sweep_ms.min(expires_ms);
-        Ok(Reservation {
-            id: ReservationId(id),
-            amount,
-            periods: request.periods,
-            expires_at: request.expires_at,
-            exceeded,
-        })
+        Ok(request.reservation(ReservationId(id), exceeded))
     }
 
     fn settle(
@@ -278,55 +248,42 @@ impl State {
         now: OffsetDateTime,
     ) -> Result<Settlement, BudgetError> {
         self.sweep(unix_ms(now));
-        if let Some(held) = self.active.get(&id.0).copied() {
-            let amount = wide(held.amount);
-            self.windows.update(held.periods, |limit_type, w| {
-                debug_assert!(w.reserved >= held.amount, "reserved below a held amount");
-                let reserved = wide(w.reserved).saturating_sub(amount);
-                usage(limit_type, wide(w.spent) + wide(actual), reserved)
-            })?;
-            self.active.remove(&id.0);
-            return Ok(Settlement {
-                charged: actual,
-                expired: false,
-            });
-        }
-        if let Some(held) = self.expired.get(&id.0).copied() {
-            // The lease already charged `amount`; only a cost above it is still owed.
-            let extra = actual.saturating_sub(held.amount);
-            self.windows.update(held.periods, |limit_type, w| {
-                usage(limit_type, wide(w.spent) + wide(extra), wide(w.reserved))
-            })?;
+        let (held, expired) = if let Some(held) = self.active.get(&id.0) {
+            (*held, false)
+        } else if let Some(held) = self.expired.get(&id.0) {
+            (*held, true)
+        } else {
+            return Err(BudgetError::UnknownReservation { id });
+        };
+        let (change, settlement) = WindowChange::settle(held.amount, actual, expired);
+        self.windows.update(held.periods, |limit_type, w| {
+            debug_assert!(
+                expired || w.reserved >= held.amount,
+                "reserved below a held amount"
+            );
+            change.apply(limit_type, w, Money::MAX)
+        })?;
+        if expired {
             self.expired.remove(&id.0);
-            return Ok(Settlement {
-                charged: extra,
-                expired: true,
-            });
+        } else {
+            self.active.remove(&id.0);
         }
-        Err(BudgetError::UnknownReservation { id })
+        Ok(settlement)
     }
 
     fn record(&mut self, request: &RecordRequest) -> Result<Recorded, BudgetError> {
         self.sweep(unix_ms(request.now));
-        let amount = wide(request.amount);
-        let after = self.windows.update(request.periods, |limit_type, w| {
-            usage(limit_type, wide(w.spent) + amount, wide(w.reserved))
-        })?;
+        let after = self
+            .windows
+            .apply(request.periods, WindowChange::Charge(request.amount))?;
         Ok(Recorded {
-            exceeded: over_limit(&request.limits, after),
+            exceeded: request.limits.first_exceeded(after),
         })
     }
 
     fn snapshot(&mut self, periods: Periods, now: OffsetDateTime) -> Snapshot {
         self.sweep(unix_ms(now));
-        let (total, monthly, daily) = self.windows.read(periods);
-        Snapshot {
-            periods,
-            total,
-            daily,
-            monthly,
-            paused: self.paused,
-        }
+        Snapshot::from_windows(periods, self.windows.read(periods), self.paused)
     }
 
     fn reset(&mut self) {
@@ -343,17 +300,6 @@ impl State {
         });
         self.expired.clear();
     }
-}
-
-/// The first window (total, month, day) whose `spent + reserved` is above its limit.
-fn over_limit(limits: &Limits, [total, month, day]: [WindowUsage; 3]) -> Option<BudgetExceeded> {
-    [
-        (LimitType::Total, total),
-        (LimitType::Monthly, month),
-        (LimitType::Daily, day),
-    ]
-    .into_iter()
-    .find_map(|(limit_type, w)| limits.check_window(limit_type, w, Money::ZERO).err())
 }
 
 #[async_trait]

@@ -15,13 +15,13 @@ use time::OffsetDateTime;
 use crate::calendar::Periods;
 use crate::error::{BudgetError, BudgetExceeded};
 use crate::ledger::{
-    EXPIRED_RESERVATION_RETENTION, Enforcement, Ledger, RecordRequest, Recorded, Reservation,
-    ReservationId, ReserveRequest, Settlement, Snapshot, WindowUsage,
+    EXPIRED_RESERVATION_RETENTION, Ledger, RecordRequest, Recorded, Reservation, ReservationId,
+    ReserveRequest, Settlement, Snapshot, WindowUsage, unix_ms,
 };
 use crate::limits::LimitType;
-use crate::memory::unix_ms;
 use crate::money::Money;
 use crate::stored::MAX_STORED_AMOUNT;
+use crate::window_change::WindowChange;
 
 /// How long an operation waits for another process's write to finish before it fails with
 /// [`BudgetError::StoreUnavailable`], unless [`SqliteLedger::open_with_busy_timeout`] says
@@ -330,7 +330,8 @@ fn read_window(tx: &Transaction<'_>, name: &str) -> Result<WindowUsage, OpError>
 }
 
 fn write_window(tx: &Transaction<'_>, name: &str, usage: WindowUsage) -> Result<(), OpError> {
-    // `usage` went through `checked`, so both fit in an i64.
+    // `usage` went through `WindowChange::apply` with `MAX_STORED_AMOUNT`, so both fit in an
+    // i64.
     let spent = i64::try_from(usage.spent.nanos()).unwrap_or(i64::MAX);
     let reserved = i64::try_from(usage.reserved.nanos()).unwrap_or(i64::MAX);
     tx.prepare_cached(
@@ -339,22 +340,6 @@ fn write_window(tx: &Transaction<'_>, name: &str, usage: WindowUsage) -> Result<
     )?
     .execute(params![name, spent, reserved])?;
     Ok(())
-}
-
-/// `spent` and `reserved` as a window's new state, provided their sum fits the store.
-fn checked(limit_type: LimitType, spent: u128, reserved: u128) -> Result<WindowUsage, BudgetError> {
-    if spent + reserved > u128::from(MAX_STORED_AMOUNT.nanos()) {
-        return Err(BudgetError::Overflow { limit_type });
-    }
-    // Both are at most MAX_STORED_AMOUNT here.
-    Ok(WindowUsage {
-        spent: Money::from_nanos(spent as u64),
-        reserved: Money::from_nanos(reserved as u64),
-    })
-}
-
-fn wide(m: Money) -> u128 {
-    u128::from(m.nanos())
 }
 
 /// Applies `change` to the total, month and day windows (in that order), writing nothing
@@ -374,6 +359,18 @@ fn update(
         write_window(tx, name, *usage)?;
     }
     Ok(after)
+}
+
+/// [`update`] with one [`WindowChange`], bounded by what the store can hold.
+fn apply(
+    tx: &Transaction<'_>,
+    day: &str,
+    month: &str,
+    change: WindowChange,
+) -> Result<[WindowUsage; 3], OpError> {
+    update(tx, day, month, |limit_type, w| {
+        change.apply(limit_type, w, MAX_STORED_AMOUNT)
+    })
 }
 
 /// A stored reservation.
@@ -423,15 +420,12 @@ fn sweep(tx: &Transaction<'_>, now_ms: i64) -> Result<(), OpError> {
     for row in due {
         let held = to_held(row)?;
         if !held.expired {
-            let amount = wide(held.amount);
             // Moving reserved to spent keeps their sum: cannot overflow.
-            update(tx, &held.day, &held.month, |limit_type, w| {
-                checked(
-                    limit_type,
-                    wide(w.spent) + amount,
-                    wide(w.reserved).saturating_sub(amount),
-                )
-            })?;
+            let change = WindowChange::Settle {
+                held: held.amount,
+                actual: held.amount,
+            };
+            apply(tx, &held.day, &held.month, change)?;
             let purge_ms = held.expires_ms.saturating_add(RETENTION_MS);
             if purge_ms > now_ms {
                 tx.prepare_cached(
@@ -469,39 +463,26 @@ fn reserve(tx: &Transaction<'_>, request: &ReserveRequest) -> Result<Reservation
     if is_paused(tx)? {
         return Err(BudgetError::Paused.into());
     }
-    let amount = request.amount;
     let (day, month) = (
         request.periods.day.to_string(),
         request.periods.month.to_string(),
     );
+    let change = WindowChange::Reserve(request.amount);
     let mut exceeded: Option<BudgetExceeded> = None;
     update(tx, &day, &month, |limit_type, w| {
-        if let Err(e) = request.limits.check_window(limit_type, w, amount) {
-            match request.enforcement {
-                Enforcement::Hard => return Err(e.into()),
-                Enforcement::Soft => {
-                    exceeded.get_or_insert(e);
-                }
-            }
-        }
-        checked(limit_type, wide(w.spent), wide(w.reserved) + wide(amount))
+        request.admit(limit_type, w, &mut exceeded)?;
+        change.apply(limit_type, w, MAX_STORED_AMOUNT)
     })?;
     let expires_ms = unix_ms(request.expires_at);
-    // Below MAX_STORED_AMOUNT: `checked` passed.
-    let amount_stored = i64::try_from(amount.nanos()).unwrap_or(i64::MAX);
+    // Below MAX_STORED_AMOUNT: the change was applied.
+    let amount_stored = i64::try_from(request.amount.nanos()).unwrap_or(i64::MAX);
     tx.prepare_cached(
         "INSERT INTO budget_reservations (amount, day, month, expires_ms, due_ms)
          VALUES (?1, ?2, ?3, ?4, ?4)",
     )?
     .execute(params![amount_stored, day, month, expires_ms])?;
     let id = u64::try_from(tx.last_insert_rowid()).unwrap_or_default();
-    Ok(Reservation {
-        id: ReservationId(id),
-        amount,
-        periods: request.periods,
-        expires_at: request.expires_at,
-        exceeded,
-    })
+    Ok(request.reservation(ReservationId(id), exceeded))
 }
 
 fn settle(
@@ -521,30 +502,8 @@ fn settle(
         .query_row([key], held)
         .optional()?;
     let held = to_held(row.ok_or_else(unknown)?)?;
-    let amount = wide(held.amount);
-    let settlement = if held.expired {
-        // The lease already charged `amount`; only a cost above it is still owed.
-        let extra = actual.saturating_sub(held.amount);
-        update(tx, &held.day, &held.month, |limit_type, w| {
-            checked(limit_type, wide(w.spent) + wide(extra), wide(w.reserved))
-        })?;
-        Settlement {
-            charged: extra,
-            expired: true,
-        }
-    } else {
-        update(tx, &held.day, &held.month, |limit_type, w| {
-            checked(
-                limit_type,
-                wide(w.spent) + wide(actual),
-                wide(w.reserved).saturating_sub(amount),
-            )
-        })?;
-        Settlement {
-            charged: actual,
-            expired: false,
-        }
-    };
+    let (change, settlement) = WindowChange::settle(held.amount, actual, held.expired);
+    apply(tx, &held.day, &held.month, change)?;
     tx.prepare_cached("DELETE FROM budget_reservations WHERE id = ?1")?
         .execute([held.id])?;
     Ok(settlement)
@@ -552,37 +511,26 @@ fn settle(
 
 fn record(tx: &Transaction<'_>, request: &RecordRequest) -> Result<Recorded, OpError> {
     sweep(tx, unix_ms(request.now))?;
-    let amount = wide(request.amount);
     let (day, month) = (
         request.periods.day.to_string(),
         request.periods.month.to_string(),
     );
-    let after = update(tx, &day, &month, |limit_type, w| {
-        checked(limit_type, wide(w.spent) + amount, wide(w.reserved))
-    })?;
-    let exceeded = LimitType::ALL
-        .into_iter()
-        .zip(after)
-        .find_map(|(limit_type, w)| {
-            request
-                .limits
-                .check_window(limit_type, w, Money::ZERO)
-                .err()
-        });
-    Ok(Recorded { exceeded })
+    let after = apply(tx, &day, &month, WindowChange::Charge(request.amount))?;
+    Ok(Recorded {
+        exceeded: request.limits.first_exceeded(after),
+    })
 }
 
 fn snapshot(tx: &Transaction<'_>, periods: Periods, now_ms: i64) -> Result<Snapshot, OpError> {
     sweep(tx, now_ms)?;
     let [(_, total), (_, month), (_, day)] =
         window_names(&periods.day.to_string(), &periods.month.to_string());
-    Ok(Snapshot {
-        periods,
-        total: read_window(tx, &total)?,
-        monthly: read_window(tx, &month)?,
-        daily: read_window(tx, &day)?,
-        paused: is_paused(tx)?,
-    })
+    let windows = [
+        read_window(tx, &total)?,
+        read_window(tx, &month)?,
+        read_window(tx, &day)?,
+    ];
+    Ok(Snapshot::from_windows(periods, windows, is_paused(tx)?))
 }
 
 fn reset(tx: &Transaction<'_>) -> Result<(), OpError> {

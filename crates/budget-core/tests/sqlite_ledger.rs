@@ -17,6 +17,20 @@ fn open(path: &Path) -> Arc<dyn Ledger> {
     Arc::new(SqliteLedger::open(path).expect("open the ledger file"))
 }
 
+/// Fails unless `err` is the SQLite ledger failing closed.
+fn assert_store_unavailable(err: &BudgetError) {
+    assert!(
+        matches!(
+            err,
+            BudgetError::StoreUnavailable {
+                store: "sqlite",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_ledger_passes_the_shared_ledger_checks() {
     let dir = tempfile::tempdir().unwrap();
@@ -93,16 +107,7 @@ fn opening_a_file_in_a_missing_directory_is_store_unavailable() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("missing").join("budget.db");
     let err = SqliteLedger::open(&path).unwrap_err();
-    assert!(
-        matches!(
-            err,
-            BudgetError::StoreUnavailable {
-                store: "sqlite",
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    assert_store_unavailable(&err);
     let message = format!("{err}: {}", std::error::Error::source(&err).unwrap());
     assert!(
         message.contains("budget.db") && message.contains("directory"),
@@ -155,16 +160,7 @@ async fn a_file_locked_past_the_busy_timeout_fails_closed_in_time() {
     let started = Instant::now();
     let err = reserve(&ledger, 10, Limits::default()).await.unwrap_err();
     let waited = started.elapsed();
-    assert!(
-        matches!(
-            err,
-            BudgetError::StoreUnavailable {
-                store: "sqlite",
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    assert_store_unavailable(&err);
     let message = std::error::Error::source(&err).unwrap().to_string();
     assert!(message.contains("locked"), "{message}");
     assert!(

@@ -16,10 +16,9 @@ use crate::calendar::Periods;
 use crate::error::BudgetError;
 use crate::ledger::{
     Enforcement, Ledger, RecordRequest, Recorded, Reservation, ReservationId, ReserveRequest,
-    Settlement, Snapshot, WindowUsage,
+    Settlement, Snapshot, WindowUsage, unix_ms,
 };
 use crate::limits::{LimitType, Limits};
-use crate::memory::unix_ms;
 use crate::money::Money;
 
 use connection::{Connector, Target};
@@ -285,17 +284,12 @@ impl Ledger for RedisLedger {
             }
             _ => return Err(refusal(&reply)),
         };
-        let id = money(id)?.nanos();
-        Ok(Reservation {
-            id: ReservationId(id),
-            amount: request.amount,
-            periods: request.periods,
-            expires_at: request.expires_at,
-            exceeded: match flagged {
-                [] => None,
-                fields => Some(exceeded(fields, request.amount)?),
-            },
-        })
+        let id = ReservationId(money(id)?.nanos());
+        let flagged = match flagged {
+            [] => None,
+            fields => Some(exceeded(fields, request.amount)?),
+        };
+        Ok(request.reservation(id, flagged))
     }
 
     async fn settle(
@@ -336,16 +330,9 @@ impl Ledger for RedisLedger {
             [tag, fields @ ..] if tag == "ok" => windows(fields)?,
             _ => return Err(refusal(&reply)),
         };
-        let exceeded = LimitType::ALL
-            .into_iter()
-            .zip(after)
-            .find_map(|(limit_type, w)| {
-                request
-                    .limits
-                    .check_window(limit_type, w, Money::ZERO)
-                    .err()
-            });
-        Ok(Recorded { exceeded })
+        Ok(Recorded {
+            exceeded: request.limits.first_exceeded(after),
+        })
     }
 
     async fn pause(&self) -> Result<(), BudgetError> {
@@ -379,16 +366,11 @@ impl Ledger for RedisLedger {
             .arg(periods.month.to_string());
         let reply = self.invoke(invocation).await?;
         match reply.as_slice() {
-            [paused, fields @ ..] if paused == "0" || paused == "1" => {
-                let [total, monthly, daily] = windows(fields)?;
-                Ok(Snapshot {
-                    periods,
-                    total,
-                    daily,
-                    monthly,
-                    paused: paused == "1",
-                })
-            }
+            [paused, fields @ ..] if paused == "0" || paused == "1" => Ok(Snapshot::from_windows(
+                periods,
+                windows(fields)?,
+                paused == "1",
+            )),
             _ => Err(refusal(&reply)),
         }
     }
