@@ -6,8 +6,9 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
+use budgetllm::core::Money;
 use budgetllm::transport::{CallOutcome, OpenAiTransport, RetryPolicy};
-use budgetllm::{ChatRequestExt, Error};
+use budgetllm::{ChatRequest, ChatRequestExt, Error};
 use common::{SECRET_KEY, ask, builder, eventually, reservation_for, spent};
 use test_support::fake_provider::{FakeProvider, FakeReply, FakeUsage};
 use test_support::fixture;
@@ -16,6 +17,28 @@ async fn assert_nothing_spent_or_reserved(client: &budgetllm::Client) {
     let status = client.status().await.unwrap();
     assert!(status.budget.total.spent.is_zero(), "{status:?}");
     assert!(status.budget.total.reserved.is_zero(), "{status:?}");
+}
+
+/// Sends `request`, checks it fails with an unknown outcome and that exactly its reservation
+/// was charged; returns what was charged.
+async fn assert_unknown_outcome_charges_its_reservation(
+    client: &budgetllm::Client,
+    request: &ChatRequest,
+) -> Money {
+    let error = client
+        .chat()
+        .completions()
+        .create(request.clone())
+        .await
+        .unwrap_err();
+
+    assert!(
+        matches!(&error, Error::Transport(e) if e.outcome() == CallOutcome::Unknown),
+        "{error:?}"
+    );
+    let charged = spent(client).await;
+    assert_eq!(charged, reservation_for(client, request));
+    charged
 }
 
 #[tokio::test]
@@ -59,18 +82,7 @@ async fn an_undecodable_success_is_charged_its_reservation() {
     let client = builder(&fake).build().unwrap();
     let request = ask("hi");
 
-    let error = client
-        .chat()
-        .completions()
-        .create(request.clone())
-        .await
-        .unwrap_err();
-
-    assert!(
-        matches!(&error, Error::Transport(e) if e.outcome() == CallOutcome::Unknown),
-        "{error:?}"
-    );
-    assert_eq!(spent(&client).await, reservation_for(&client, &request));
+    assert_unknown_outcome_charges_its_reservation(&client, &request).await;
 }
 
 #[tokio::test]
@@ -84,19 +96,7 @@ async fn a_cut_connection_is_charged_its_reservation_which_covers_the_bill() {
     let client = builder(&fake).build().unwrap();
     let request = ask("hi");
 
-    let error = client
-        .chat()
-        .completions()
-        .create(request.clone())
-        .await
-        .unwrap_err();
-
-    assert!(
-        matches!(&error, Error::Transport(e) if e.outcome() == CallOutcome::Unknown),
-        "{error:?}"
-    );
-    let charged = spent(&client).await;
-    assert_eq!(charged, reservation_for(&client, &request));
+    let charged = assert_unknown_outcome_charges_its_reservation(&client, &request).await;
     assert!(
         charged >= common::mini_cost(9, 7),
         "never under-count what the provider billed"
@@ -119,18 +119,7 @@ async fn a_timeout_is_charged_its_reservation() {
         .unwrap();
     let request = ask("hi");
 
-    let error = client
-        .chat()
-        .completions()
-        .create(request.clone())
-        .await
-        .unwrap_err();
-
-    assert!(
-        matches!(&error, Error::Transport(e) if e.outcome() == CallOutcome::Unknown),
-        "{error:?}"
-    );
-    assert_eq!(spent(&client).await, reservation_for(&client, &request));
+    assert_unknown_outcome_charges_its_reservation(&client, &request).await;
 }
 
 #[tokio::test]

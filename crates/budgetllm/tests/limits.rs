@@ -7,10 +7,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use budgetllm::core::Money;
-use budgetllm::{BudgetExceeded, ChatRequestExt, Error, LimitType, ManualClock};
+use budgetllm::{
+    BudgetExceeded, ChatCompletion, ChatRequestExt, Client, ClientBuilder, Error, LimitType,
+    ManualClock,
+};
 use common::{ask, builder, mini_cost};
 use serde_json::json;
 use test_support::fake_provider::{FakeProvider, FakeReply, FakeUsage};
+use time::OffsetDateTime;
 use time::macros::datetime;
 
 /// Every call in these tests reports this usage: 5 prompt + 50 completion tokens.
@@ -26,40 +30,59 @@ fn call_cost() -> Money {
 /// `max_tokens: 50`) but not for a second one after the first was charged.
 const LIMIT_CENTS: f64 = 0.005;
 
-fn expect_exceeded(result: Result<budgetllm::ChatCompletion, Error>) -> BudgetExceeded {
+fn expect_exceeded(result: Result<ChatCompletion, Error>) -> BudgetExceeded {
     match result {
         Err(Error::BudgetExceeded(e)) => e,
         other => panic!("expected BudgetExceeded, got {other:?}"),
     }
 }
 
-#[tokio::test]
-async fn daily_limit_stops_the_day_and_the_next_day_starts_fresh() {
+/// Checks the figures of a refusal after one charged call against a [`LIMIT_CENTS`] limit.
+fn assert_one_call_over(e: &BudgetExceeded, limit_type: LimitType) {
+    assert_eq!(e.limit_type, limit_type);
+    assert_eq!(e.spent_cents, call_cost().cents());
+    assert_eq!(e.limit_cents, LIMIT_CENTS);
+}
+
+/// A fake provider answering every call with [`reply`], a clock set to `start`, and a client
+/// on that clock with the limit `limit` sets.
+async fn clocked_client(
+    start: OffsetDateTime,
+    limit: impl FnOnce(ClientBuilder) -> ClientBuilder,
+) -> (FakeProvider, ManualClock, Client) {
     let fake = FakeProvider::start().await;
     fake.set_default_reply(reply());
-    let clock = ManualClock::new(datetime!(2026-11-29 23:00 UTC));
-    let client = builder(&fake)
-        .daily_limit_cents(LIMIT_CENTS)
+    let clock = ManualClock::new(start);
+    let client = limit(builder(&fake))
         .clock(Arc::new(clock.clone()))
         .build()
         .unwrap();
-    let completions = client.chat().completions();
+    (fake, clock, client)
+}
 
-    completions
-        .create(ask("first").enable_cache(false))
+/// A call that skips the cache, so every one of them is charged.
+async fn uncached(client: &Client, prompt: &str) -> Result<ChatCompletion, Error> {
+    client
+        .chat()
+        .completions()
+        .create(ask(prompt).enable_cache(false))
         .await
-        .unwrap();
-    let e = expect_exceeded(completions.create(ask("second").enable_cache(false)).await);
-    assert_eq!(e.limit_type, LimitType::Daily);
-    assert_eq!(e.spent_cents, call_cost().cents());
-    assert_eq!(e.limit_cents, LIMIT_CENTS);
+}
+
+#[tokio::test]
+async fn daily_limit_stops_the_day_and_the_next_day_starts_fresh() {
+    let (fake, clock, client) = clocked_client(datetime!(2026-11-29 23:00 UTC), |b| {
+        b.daily_limit_cents(LIMIT_CENTS)
+    })
+    .await;
+
+    uncached(&client, "first").await.unwrap();
+    let e = expect_exceeded(uncached(&client, "second").await);
+    assert_one_call_over(&e, LimitType::Daily);
     assert_eq!(fake.request_count(), 1, "a refused call is never sent");
 
     clock.advance(Duration::from_secs(2 * 3600)); // 2026-11-30 01:00: a new day
-    completions
-        .create(ask("third").enable_cache(false))
-        .await
-        .unwrap();
+    uncached(&client, "third").await.unwrap();
     let status = client.status().await.unwrap();
     assert_eq!(status.budget.daily.spent, call_cost());
     assert_eq!(
@@ -70,52 +93,33 @@ async fn daily_limit_stops_the_day_and_the_next_day_starts_fresh() {
 
 #[tokio::test]
 async fn monthly_limit_holds_across_days_until_the_month_ends() {
-    let fake = FakeProvider::start().await;
-    fake.set_default_reply(reply());
-    let clock = ManualClock::new(datetime!(2026-11-29 12:00 UTC));
-    let client = builder(&fake)
-        .monthly_limit_cents(LIMIT_CENTS)
-        .clock(Arc::new(clock.clone()))
-        .build()
-        .unwrap();
-    let completions = client.chat().completions();
+    let (fake, clock, client) = clocked_client(datetime!(2026-11-29 12:00 UTC), |b| {
+        b.monthly_limit_cents(LIMIT_CENTS)
+    })
+    .await;
 
-    completions
-        .create(ask("first").enable_cache(false))
-        .await
-        .unwrap();
+    uncached(&client, "first").await.unwrap();
     clock.advance(Duration::from_secs(24 * 3600)); // 2026-11-30: same month
-    let e = expect_exceeded(completions.create(ask("second").enable_cache(false)).await);
-    assert_eq!(e.limit_type, LimitType::Monthly);
-    assert_eq!(e.spent_cents, call_cost().cents());
-    assert_eq!(e.limit_cents, LIMIT_CENTS);
+    let e = expect_exceeded(uncached(&client, "second").await);
+    assert_one_call_over(&e, LimitType::Monthly);
 
     clock.advance(Duration::from_secs(24 * 3600)); // 2026-12-01: a new month
-    completions
-        .create(ask("third").enable_cache(false))
-        .await
-        .unwrap();
+    uncached(&client, "third").await.unwrap();
     assert_eq!(fake.request_count(), 2);
 }
 
 #[tokio::test]
 async fn total_budget_never_resets() {
-    let fake = FakeProvider::start().await;
-    fake.set_default_reply(reply());
-    let clock = ManualClock::new(datetime!(2026-11-29 12:00 UTC));
-    let client = builder(&fake)
-        .budget_cents(LIMIT_CENTS)
-        .clock(Arc::new(clock.clone()))
-        .build()
-        .unwrap();
+    let (fake, clock, client) = clocked_client(datetime!(2026-11-29 12:00 UTC), |b| {
+        b.budget_cents(LIMIT_CENTS)
+    })
+    .await;
     let completions = client.chat().completions();
 
     completions.create(ask("first")).await.unwrap();
     clock.advance(Duration::from_secs(40 * 24 * 3600)); // another month, another day
     let e = expect_exceeded(completions.create(ask("second")).await);
-    assert_eq!(e.limit_type, LimitType::Total);
-    assert_eq!(e.spent_cents, call_cost().cents());
-    assert_eq!(e.limit_cents, LIMIT_CENTS);
+    assert_one_call_over(&e, LimitType::Total);
 
     // An exhausted budget still serves what is cached: it costs nothing.
     let cached = completions.create(ask("first")).await.unwrap();
@@ -260,9 +264,7 @@ async fn soft_mode_allows_the_call_reports_over_limit_and_alerts() {
 
     let alerts = alerts.lock().unwrap().clone();
     assert_eq!(alerts.len(), 1);
-    assert_eq!(alerts[0].limit_type, LimitType::Total);
-    assert_eq!(alerts[0].spent_cents, call_cost().cents());
-    assert_eq!(alerts[0].limit_cents, LIMIT_CENTS);
+    assert_one_call_over(&alerts[0], LimitType::Total);
     let status = client.status().await.unwrap();
     assert!(status.over_limit());
     assert_eq!(

@@ -4,7 +4,7 @@
 mod common;
 
 use budgetllm::core::Money;
-use budgetllm::{ChatRequest, Message};
+use budgetllm::{ChatCompletion, ChatRequest, Client, Message};
 use common::{builder, mini_cost, spent};
 use futures_util::StreamExt;
 use serde_json::json;
@@ -23,18 +23,24 @@ fn request(tier: &str) -> ChatRequest {
         .param("service_tier", json!(tier))
 }
 
-#[tokio::test]
-async fn a_priority_call_is_charged_priority_prices() {
+/// One call for 100 prompt + 10 completion tokens at `tier`; returns the fake provider it went
+/// to, the client and the response.
+async fn call_at_tier(tier: &str) -> (FakeProvider, Client, ChatCompletion) {
     let fake = FakeProvider::start().await;
     fake.set_default_reply(FakeReply::text("Done.").usage(FakeUsage::new(100, 10)));
     let client = builder(&fake).build().unwrap();
-
     let response = client
         .chat()
         .completions()
-        .create(request("priority"))
+        .create(request(tier))
         .await
         .unwrap();
+    (fake, client, response)
+}
+
+#[tokio::test]
+async fn a_priority_call_is_charged_priority_prices() {
+    let (fake, client, response) = call_at_tier("priority").await;
 
     // 100 × 25,000 + 10 × 100,000 = 3,500,000 nano-cents, against 2,100,000 at standard.
     let expected = mini_priority_cost(100, 10);
@@ -68,16 +74,7 @@ async fn a_streamed_priority_call_is_charged_priority_prices() {
 
 #[tokio::test]
 async fn a_default_tier_answer_is_charged_standard_prices() {
-    let fake = FakeProvider::start().await;
-    fake.set_default_reply(FakeReply::text("Done.").usage(FakeUsage::new(100, 10)));
-    let client = builder(&fake).build().unwrap();
-
-    let response = client
-        .chat()
-        .completions()
-        .create(request("default"))
-        .await
-        .unwrap();
+    let (_fake, client, response) = call_at_tier("default").await;
 
     assert_eq!(response.service_tier.as_deref(), Some("default"));
     assert_eq!(spent(&client).await, mini_cost(100, 10));

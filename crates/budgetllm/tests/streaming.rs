@@ -5,8 +5,9 @@ mod common;
 
 use std::time::Duration;
 
-use budgetllm::{ChatStream, Error};
-use common::{ask, builder, eventually, mini_cost, reservation_for, spent};
+use budgetllm::core::Money;
+use budgetllm::{ChatStream, Client, Error};
+use common::{ask, builder, eventually, mini_cost, reservation_for, reserved, spent};
 use futures_util::StreamExt;
 use test_support::fake_provider::{FakeProvider, FakeReply, FakeUsage};
 
@@ -24,6 +25,19 @@ async fn read_all(stream: &mut ChatStream) -> Result<String, Error> {
         }
     }
     Ok(text)
+}
+
+/// Opens a stream for a one-message request; returns it with the reservation the call holds.
+async fn open_stream(client: &Client, prompt: &str) -> (ChatStream, Money) {
+    let request = ask(prompt);
+    let reservation = reservation_for(client, &request);
+    let stream = client
+        .chat()
+        .completions()
+        .create_stream(request)
+        .await
+        .unwrap();
+    (stream, reservation)
 }
 
 #[tokio::test]
@@ -53,16 +67,7 @@ async fn a_stream_is_settled_from_its_final_usage() {
         (9, 4)
     );
     assert_eq!(spent(&client).await, mini_cost(9, 4));
-    assert!(
-        client
-            .status()
-            .await
-            .unwrap()
-            .budget
-            .total
-            .reserved
-            .is_zero()
-    );
+    assert!(reserved(&client).await.is_zero());
     let sent = &fake.requests()[0].body;
     assert_eq!(sent["stream"], true);
     assert_eq!(sent["stream_options"]["include_usage"], true);
@@ -111,29 +116,12 @@ async fn a_stream_dropped_early_is_charged_its_reservation() {
             .chunk_delay(Duration::from_millis(200)),
     );
     let client = builder(&fake).build().unwrap();
-    let request = ask("slow");
-    let expected = reservation_for(&client, &request);
-
-    let mut stream = client
-        .chat()
-        .completions()
-        .create_stream(request)
-        .await
-        .unwrap();
+    let (mut stream, expected) = open_stream(&client, "slow").await;
     let _first = stream.next().await.expect("a first chunk").unwrap();
     drop(stream);
 
     eventually(|| async { spent(&client).await == expected }).await;
-    assert!(
-        client
-            .status()
-            .await
-            .unwrap()
-            .budget
-            .total
-            .reserved
-            .is_zero()
-    );
+    assert!(reserved(&client).await.is_zero());
     // Nothing incomplete was cached.
     assert!(
         !client
@@ -155,15 +143,7 @@ async fn a_cut_stream_ends_with_an_error_and_is_charged_its_reservation() {
             .cut_after(300),
     );
     let client = builder(&fake).build().unwrap();
-    let request = ask("cut");
-    let expected = reservation_for(&client, &request);
-
-    let mut stream = client
-        .chat()
-        .completions()
-        .create_stream(request)
-        .await
-        .unwrap();
+    let (mut stream, expected) = open_stream(&client, "cut").await;
     let error = read_all(&mut stream).await.unwrap_err();
 
     assert!(matches!(error, Error::Transport(_)), "{error:?}");

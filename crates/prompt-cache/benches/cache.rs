@@ -15,7 +15,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use budget_core::Money;
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion, criterion_group, criterion_main};
 use prompt_cache::{CacheKey, MemoryBackend, PromptCache};
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
@@ -42,6 +43,27 @@ fn runtime() -> Runtime {
         .expect("tokio runtime")
 }
 
+/// The two ways of reading a hit for `request`, measured the same way for every backend.
+fn bench_hits(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    rt: &Runtime,
+    cache: &PromptCache,
+    request: &Value,
+) {
+    group.bench_function("hit: key + get_as raw JSON", |b| {
+        b.to_async(rt).iter(|| async {
+            let key = cache.key(black_box(request));
+            cache.get_as::<Box<RawValue>>(&key).await.expect("a hit")
+        })
+    });
+    group.bench_function("hit: key + get (decoded into a Value)", |b| {
+        b.to_async(rt).iter(|| async {
+            let key = cache.key(black_box(request));
+            cache.get(&key).await.expect("a hit")
+        })
+    });
+}
+
 fn memory(c: &mut Criterion) {
     let request = request_1kb();
     let response = fixture_json("openai/chat_completion_response_basic_recorded.json");
@@ -61,18 +83,7 @@ fn memory(c: &mut Criterion) {
     group.bench_function("CacheKey::new", |b| {
         b.iter(|| CacheKey::new("bench", black_box(&request)))
     });
-    group.bench_function("hit: key + get_as raw JSON", |b| {
-        b.to_async(&rt).iter(|| async {
-            let key = cache.key(black_box(&request));
-            cache.get_as::<Box<RawValue>>(&key).await.expect("a hit")
-        })
-    });
-    group.bench_function("hit: key + get (decoded into a Value)", |b| {
-        b.to_async(&rt).iter(|| async {
-            let key = cache.key(black_box(&request));
-            cache.get(&key).await.expect("a hit")
-        })
-    });
+    bench_hits(&mut group, &rt, &cache, &request);
     group.finish();
 }
 
@@ -108,18 +119,7 @@ fn redis(c: &mut Criterion) {
             }
         })
     });
-    group.bench_function("hit: key + get_as raw JSON", |b| {
-        b.to_async(&rt).iter(|| async {
-            let key = cache.key(black_box(&request));
-            cache.get_as::<Box<RawValue>>(&key).await.expect("a hit")
-        })
-    });
-    group.bench_function("hit: key + get (decoded into a Value)", |b| {
-        b.to_async(&rt).iter(|| async {
-            let key = cache.key(black_box(&request));
-            cache.get(&key).await.expect("a hit")
-        })
-    });
+    bench_hits(&mut group, &rt, &cache, &request);
     group.finish();
 }
 

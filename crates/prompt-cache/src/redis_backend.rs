@@ -13,7 +13,7 @@ use deadpool_redis::redis::cluster_async::ClusterConnection;
 use deadpool_redis::redis::{
     self, Cmd, IntoConnectionInfo, Pipeline, RedisError, RedisFuture, RedisResult, Value,
 };
-use deadpool_redis::{Pool, PoolError, Runtime};
+use deadpool_redis::{Pool, PoolError, Runtime, Timeouts};
 use tokio::sync::Notify;
 
 use crate::key::stats_key;
@@ -605,20 +605,33 @@ fn cluster_nodes(url: &str) -> Option<Vec<String>> {
     })
 }
 
-fn pool_for(url: &str, timeout: Duration) -> Result<Pool, CacheError> {
-    let invalid = |reason: String| CacheError::InvalidRedisUrl {
-        url: redact_password(url),
+/// A [`CacheError::InvalidRedisUrl`] maker naming `shown` with its password redacted.
+fn invalid_url(shown: &str) -> impl Fn(String) -> CacheError + '_ {
+    move |reason| CacheError::InvalidRedisUrl {
+        url: redact_password(shown),
         reason,
-    };
+    }
+}
+
+/// The pool settings both pool kinds share: waiting for a slot, connecting and recycling are
+/// each bounded by `timeout`, so no cache operation can hang a call.
+fn bounded(timeout: Duration) -> Timeouts {
+    Timeouts {
+        wait: Some(timeout),
+        create: Some(timeout),
+        recycle: Some(timeout),
+    }
+}
+
+fn pool_for(url: &str, timeout: Duration) -> Result<Pool, CacheError> {
+    let invalid = invalid_url(url);
     // Parse first: the pool would accept some malformed URLs and fail only on first use.
     url.into_connection_info()
         .map_err(|e| invalid(e.to_string()))?;
     deadpool_redis::Config::from_url(url)
         .builder()
         .map_err(|e| invalid(e.to_string()))?
-        .wait_timeout(Some(timeout))
-        .create_timeout(Some(timeout))
-        .recycle_timeout(Some(timeout))
+        .timeouts(bounded(timeout))
         .runtime(Runtime::Tokio1)
         .build()
         .map_err(|e| invalid(e.to_string()))
@@ -626,10 +639,7 @@ fn pool_for(url: &str, timeout: Duration) -> Result<Pool, CacheError> {
 
 /// A pool on the cluster reached through `nodes`; `shown` is what errors name (redacted).
 fn cluster_pool_for(shown: &str, nodes: &[String], timeout: Duration) -> Result<Pools, CacheError> {
-    let invalid = |reason: String| CacheError::InvalidRedisUrl {
-        url: redact_password(shown),
-        reason,
-    };
+    let invalid = invalid_url(shown);
     if nodes.is_empty() {
         return Err(invalid("a cluster needs at least one node".to_owned()));
     }
@@ -647,9 +657,7 @@ fn cluster_pool_for(shown: &str, nodes: &[String], timeout: Duration) -> Result<
     deadpool_redis::cluster::Config::from_urls(nodes.to_vec())
         .builder()
         .map_err(|e| invalid(e.to_string()))?
-        .wait_timeout(Some(timeout))
-        .create_timeout(Some(timeout))
-        .recycle_timeout(Some(timeout))
+        .timeouts(bounded(timeout))
         .runtime(Runtime::Tokio1)
         .build()
         .map(Pools::Cluster)

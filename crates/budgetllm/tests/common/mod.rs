@@ -50,6 +50,11 @@ pub async fn spent(client: &Client) -> Money {
     client.status().await.expect("status").budget.total.spent
 }
 
+/// Reserved in the total window, exactly (zero once every call is settled).
+pub async fn reserved(client: &Client) -> Money {
+    client.status().await.expect("status").budget.total.reserved
+}
+
 /// Waits until `done` holds (for work a dropped future hands to a spawned task).
 pub async fn eventually<F, Fut>(mut done: F)
 where
