@@ -1,7 +1,9 @@
 //! The real `budgetllm` binary against a real Redis and a real SQLite file: the kill switch
 //! reaches running ledgers, status reports the shared figures, and mistakes get exit code 2.
 
-use std::process::{Command, Output};
+mod common;
+
+use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,37 +11,9 @@ use budget_core::{
     BudgetError, Enforcement, Ledger, Limits, Money, Periods, RedisLedger, ReserveRequest,
     SqliteLedger,
 };
+use common::{assert_ok, budgetllm, stderr, stdout};
 use test_support::RedisServer;
 use time::OffsetDateTime;
-
-fn budgetllm(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_budgetllm"))
-        .args(args)
-        .env_remove("BUDGETLLM_REDIS_URL")
-        .env_remove("BUDGETLLM_STATE_PATH")
-        .env_remove("BUDGETLLM_NAMESPACE")
-        .output()
-        .expect("run budgetllm")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-#[track_caller]
-fn assert_ok(o: &Output) {
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "stdout: {}\nstderr: {}",
-        stdout(o),
-        stderr(o)
-    );
-}
 
 async fn reserve(ledger: &dyn Ledger, cents: u64) -> Result<budget_core::Reservation, BudgetError> {
     let now = OffsetDateTime::now_utc();

@@ -5,10 +5,13 @@
 //! The agents are this test binary re-run as child processes (`--exact <test name>`), told by
 //! [`AGENT_REDIS_URL`] to act as an agent.
 
+mod common;
+
 use std::process::Stdio;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use budgetllm::{ChatRequest, Client, Error, Message};
+use common::{assert_ok, budgetllm};
 use test_support::RedisServer;
 use test_support::fake_provider::{FakeProvider, FakeReply, FakeUsage};
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -73,26 +76,6 @@ async fn run_agent(redis_url: &str) {
             return;
         }
     }
-}
-
-fn cli(args: &[&str]) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_budgetllm"))
-        .args(args)
-        .env_remove("BUDGETLLM_REDIS_URL")
-        .env_remove("BUDGETLLM_STATE_PATH")
-        .env_remove("BUDGETLLM_NAMESPACE")
-        .output()
-        .expect("run budgetllm")
-}
-
-#[track_caller]
-fn assert_ok(output: &std::process::Output) {
-    assert!(
-        output.status.success(),
-        "stdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
 }
 
 /// Reads an agent's report lines as they come, in a task, forwarding them on a channel.
@@ -162,7 +145,7 @@ async fn budgetllm_pause_stops_every_process_on_its_next_call_and_resume_restart
         assert!(report.starts_with(OK_MARK), "{report}");
     }
 
-    let pause = cli(&[
+    let pause = budgetllm(&[
         "pause",
         "--redis-url",
         &server.url(),
@@ -204,7 +187,7 @@ async fn budgetllm_pause_stops_every_process_on_its_next_call_and_resume_restart
         parent.chat().completions().create(request()).await,
         Err(Error::Paused)
     ));
-    let status = cli(&[
+    let status = budgetllm(&[
         "status",
         "--json",
         "--redis-url",
@@ -220,7 +203,7 @@ async fn budgetllm_pause_stops_every_process_on_its_next_call_and_resume_restart
         "{json}"
     );
 
-    assert_ok(&cli(&[
+    assert_ok(&budgetllm(&[
         "resume",
         "--redis-url",
         &server.url(),

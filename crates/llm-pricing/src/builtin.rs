@@ -4,7 +4,7 @@
 //! Format (one model per line, names sorted, so that a price update is a readable diff):
 //!
 //! ```text
-//! {"format":"llm-pricing/1","unit":"nano-cents per token","models":{
+//! {"format":"llm-pricing/2","unit":"nano-cents per token","models":{
 //! "gpt-4o":{"cache_read":125000,"input":250000,"max_input_tokens":128000,…,"provider":"openai"},
 //! "claude-sonnet-latest":{"alias_of":"claude-sonnet-5-5"},
 //! …
@@ -93,17 +93,19 @@ struct RawServiceTier {
     tiers: Vec<RawTier>,
 }
 
-fn token_prices(input: u64, output: u64, optional: [Option<u64>; 4]) -> TokenPrices {
-    let [cache_read, cache_write_5m, cache_write_1h, reasoning] =
-        optional.map(|p| p.map(Money::from_nanos));
-    TokenPrices {
-        input: Money::from_nanos(input),
-        output: Money::from_nanos(output),
-        cache_read,
-        cache_write_5m,
-        cache_write_1h,
-        reasoning,
-    }
+/// The [`TokenPrices`] of a raw entry, size tier or service tier (they share the optional price
+/// fields' names), with its input and output prices.
+macro_rules! token_prices {
+    ($raw:expr, $input:expr, $output:expr) => {
+        TokenPrices {
+            input: Money::from_nanos($input),
+            output: Money::from_nanos($output),
+            cache_read: $raw.cache_read.map(Money::from_nanos),
+            cache_write_5m: $raw.cache_write_5m.map(Money::from_nanos),
+            cache_write_1h: $raw.cache_write_1h.map(Money::from_nanos),
+            reasoning: $raw.reasoning.map(Money::from_nanos),
+        }
+    };
 }
 
 fn size_tiers(tiers: Vec<RawTier>) -> Vec<SizeTier> {
@@ -111,16 +113,7 @@ fn size_tiers(tiers: Vec<RawTier>) -> Vec<SizeTier> {
         .into_iter()
         .map(|t| SizeTier {
             above_tokens: t.above_tokens,
-            prices: token_prices(
-                t.input,
-                t.output,
-                [
-                    t.cache_read,
-                    t.cache_write_5m,
-                    t.cache_write_1h,
-                    t.reasoning,
-                ],
-            ),
+            prices: token_prices!(t, t.input, t.output),
         })
         .collect()
 }
@@ -136,16 +129,7 @@ fn service_tiers(
                 .ok_or_else(|| format!("entry {model:?} has an unknown service tier {name:?}"))?;
             Ok(ServiceTierPrices {
                 service_tier,
-                prices: token_prices(
-                    t.input,
-                    t.output,
-                    [
-                        t.cache_read,
-                        t.cache_write_5m,
-                        t.cache_write_1h,
-                        t.reasoning,
-                    ],
-                ),
+                prices: token_prices!(t, t.input, t.output),
                 tiers: size_tiers(t.tiers),
             })
         })
@@ -169,16 +153,7 @@ pub(crate) fn parse(text: &str) -> Result<BTreeMap<String, Definition>, String> 
                     provider: raw.provider,
                     max_input_tokens: raw.max_input_tokens,
                     max_output_tokens: raw.max_output_tokens,
-                    prices: token_prices(
-                        input,
-                        output,
-                        [
-                            raw.cache_read,
-                            raw.cache_write_5m,
-                            raw.cache_write_1h,
-                            raw.reasoning,
-                        ],
-                    ),
+                    prices: token_prices!(raw, input, output),
                     tiers: size_tiers(raw.tiers),
                     service_tiers: service_tiers(&name, raw.service_tiers)?,
                 }),
