@@ -134,9 +134,14 @@ impl PromptCache {
     /// This is for callers that may refuse to serve a lookup after making it — a paused
     /// client refuses even a hit — so that the statistics only ever count lookups that were
     /// answered. A corrupt entry is still deleted at once.
-    pub async fn lookup_as<T: DeserializeOwned>(&self, key: &CacheKey) -> Lookup<T> {
+    pub async fn lookup_as<'a, T: DeserializeOwned>(&'a self, key: &'a CacheKey) -> Lookup<'a, T> {
         if !self.inner.enabled {
-            return Lookup::uncounted(self, key, None);
+            return Lookup {
+                cache: self,
+                namespace: key.namespace(),
+                found: None,
+                counters: CacheCounters::default(),
+            };
         }
         let backend = &self.inner.backend;
         let (found, counters) = match backend.get(key).await {
@@ -160,8 +165,8 @@ impl PromptCache {
             }
         };
         Lookup {
-            cache: self.clone(),
-            namespace: key.namespace().to_owned(),
+            cache: self,
+            namespace: key.namespace(),
             found,
             counters,
         }
@@ -260,23 +265,14 @@ impl PromptCache {
 /// Dropping it counts nothing, like [`discard`](Self::discard).
 #[derive(Debug)]
 #[must_use = "a lookup is counted only by .count()"]
-pub struct Lookup<T = Value> {
-    cache: PromptCache,
-    namespace: String,
+pub struct Lookup<'a, T = Value> {
+    cache: &'a PromptCache,
+    namespace: &'a str,
     found: Option<CachedResponse<T>>,
     counters: CacheCounters,
 }
 
-impl<T> Lookup<T> {
-    fn uncounted(cache: &PromptCache, key: &CacheKey, found: Option<CachedResponse<T>>) -> Self {
-        Lookup {
-            cache: cache.clone(),
-            namespace: key.namespace().to_owned(),
-            found,
-            counters: CacheCounters::default(),
-        }
-    }
-
+impl<T> Lookup<'_, T> {
     /// Whether the lookup found a valid entry.
     pub fn is_hit(&self) -> bool {
         self.found.is_some()
@@ -286,7 +282,7 @@ impl<T> Lookup<T> {
     /// cached response, if any.
     pub async fn count(self) -> Option<CachedResponse<T>> {
         if self.counters != CacheCounters::default() {
-            self.cache.count(&self.namespace, self.counters).await;
+            self.cache.count(self.namespace, self.counters).await;
         }
         self.found
     }
