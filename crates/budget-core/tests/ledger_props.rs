@@ -1,6 +1,7 @@
 //! Property test: for any sequence of reserve / settle / release / record / pause on any clock
 //! path (the clock jumping forward by seconds, hours or weeks, across days, months, a leap day
-//! and a year end, in several UTC offsets), the tracker agrees exactly with a simple model:
+//! and a year end, in several UTC offsets), the tracker agrees exactly with a simple model, on
+//! every ledger (memory; Redis and SQLite with their features, on a real server and file):
 //!
 //! * every window's `spent` is the sum of what was settled, recorded, or charged by a lease
 //!   running out, in that window — nothing lost, nothing counted twice;
@@ -13,8 +14,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use budget_core::{
-    BudgetError, BudgetTracker, Clock, DayKey, EXPIRED_RESERVATION_RETENTION, LimitType, Limits,
-    ManualClock, MemoryLedger, Money, MonthKey, Periods, ReservationGuard, ReservationId,
+    BudgetError, BudgetTracker, Clock, DayKey, EXPIRED_RESERVATION_RETENTION, Ledger, LimitType,
+    Limits, ManualClock, MemoryLedger, Money, MonthKey, Periods, ReservationGuard, ReservationId,
     Settlement,
 };
 use proptest::prelude::*;
@@ -224,17 +225,52 @@ async fn check_all(
     Ok(())
 }
 
-async fn run(
+/// One generated case: the operations, the limits, the tracker's offset and the clock's start.
+#[derive(Debug)]
+struct Case {
     ops: Vec<Op>,
     limits: Limits,
     offset: UtcOffset,
     start: OffsetDateTime,
-) -> Result<(), TestCaseError> {
+}
+
+fn case() -> impl Strategy<Value = Case> {
+    (
+        prop::collection::vec(op(), 1..80),
+        limits(),
+        utc_offset(),
+        0u64..500 * 86_400,
+    )
+        .prop_map(|(ops, limits, offset, start_secs)| Case {
+            ops,
+            limits,
+            offset,
+            // Starting anywhere from December 2027 covers a year end and February 29, 2028.
+            start: datetime!(2027-12-01 0:00 UTC) + Duration::from_secs(start_secs),
+        })
+}
+
+/// Runs `case` against a fresh `ledger` on a runtime of its own.
+fn check(case: Case, ledger: Arc<dyn Ledger>) -> Result<(), TestCaseError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(run(case, ledger))
+}
+
+async fn run(case: Case, ledger: Arc<dyn Ledger>) -> Result<(), TestCaseError> {
+    let Case {
+        ops,
+        limits,
+        offset,
+        start,
+    } = case;
     let clock = ManualClock::new(start);
     let mut builder = BudgetTracker::builder()
         .utc_offset(offset)
         .lease(LEASE)
-        .ledger(Arc::new(MemoryLedger::new()))
+        .ledger(ledger)
         .clock(Arc::new(clock.clone()));
     if let Some(l) = limits.total {
         builder = builder.hard_limit(l);
@@ -395,15 +431,55 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(256))]
 
     #[test]
-    fn ledger_matches_model_and_never_overspends(
-        ops in prop::collection::vec(op(), 1..80),
-        limits in limits(),
-        offset in utc_offset(),
-        start_secs in 0u64..500 * 86_400,
-    ) {
-        // Starting anywhere from December 2027 covers a year end and February 29, 2028.
-        let start = datetime!(2027-12-01 0:00 UTC) + Duration::from_secs(start_secs);
-        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
-        runtime.block_on(run(ops, limits, offset, start))?;
+    fn memory_ledger_matches_model_and_never_overspends(case in case()) {
+        check(case, Arc::new(MemoryLedger::new()))?;
+    }
+}
+
+#[cfg(feature = "redis")]
+mod redis {
+    use std::sync::LazyLock;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use budget_core::RedisLedger;
+    use test_support::RedisServer;
+
+    use super::*;
+
+    /// One server for every case; each case gets a namespace (a budget) of its own.
+    static SERVER: LazyLock<RedisServer> = LazyLock::new(RedisServer::start);
+    static CASES: AtomicUsize = AtomicUsize::new(0);
+
+    proptest! {
+        // Each case is a few hundred round trips to a real server.
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn redis_ledger_matches_model_and_never_overspends(case in case()) {
+            let ledger = RedisLedger::builder(SERVER.url())
+                .namespace(format!("props-{}", CASES.fetch_add(1, Ordering::Relaxed)))
+                .build()
+                .unwrap();
+            check(case, Arc::new(ledger))?;
+        }
+    }
+}
+
+#[cfg(feature = "sqlite")]
+mod sqlite {
+    use budget_core::SqliteLedger;
+
+    use super::*;
+
+    proptest! {
+        // Each case writes a real file, one transaction per operation.
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn sqlite_ledger_matches_model_and_never_overspends(case in case()) {
+            let dir = tempfile::tempdir().unwrap();
+            let ledger = SqliteLedger::open(dir.path().join("budget.db")).unwrap();
+            check(case, Arc::new(ledger))?;
+        }
     }
 }

@@ -22,7 +22,7 @@ use crate::limits::{LimitType, Limits};
 use crate::money::Money;
 
 use connection::{Connector, Target};
-use scripts::{Keys, SCRIPTS, exceeded, money, refusal, unexpected, usage};
+use scripts::{SCRIPTS, exceeded, ledger_key, money, refusal, unexpected, usage};
 
 /// How long a call may take, connecting included, before it fails with
 /// [`BudgetError::StoreUnavailable`], unless [`RedisLedgerBuilder::timeout`] says otherwise.
@@ -38,9 +38,9 @@ pub const DEFAULT_REDIS_TIMEOUT: Duration = Duration::from_secs(1);
 /// runs a script without interleaving anything else, so the limit check and the reservation are
 /// one step for every client. A paid call costs two round trips: reserve and settle.
 ///
-/// All keys of a budget share the hash tag `{budgetllm:<namespace>}` (`…:meta`, `…:windows`,
-/// `…:reservations`, `…:leases`), so on Redis Cluster they live in one slot and each script
-/// runs on one node. Keys hold no secrets: only the namespace you choose.
+/// A budget is one hash, `{budgetllm:<namespace>}:ledger`: the pause flag, the windows and the
+/// reservation records. One key is one Redis Cluster slot, so each script runs on one node, and
+/// the key holds no secrets: only the namespace you choose.
 ///
 /// # Amounts
 ///
@@ -52,10 +52,10 @@ pub const DEFAULT_REDIS_TIMEOUT: Duration = Duration::from_secs(1);
 /// # Cost
 ///
 /// Each operation is one round trip (`EVALSHA`; the pooled connection is reused, not checked
-/// out and pinged per call). A script reads a budget's three windows with one `HMGET` and
-/// writes them with one `HSET` (plus an `HDEL` for reserved amounts that drop to zero), so
-/// a reserve or a settle is at most seven Redis commands while no lease has run out, and a
-/// script carries only the helpers it uses.
+/// out and pinged per call). A reserve reads what it needs with one `HMGET` and writes with one
+/// `HSET`; a settle adds one `HDEL` (its record, and reserved amounts that drop to zero). Expired
+/// leases are found without a per-call index: the hash keeps the earliest time any record can
+/// need attention, and only a call at or after that time looks through the records.
 ///
 /// # Failure
 ///
@@ -90,7 +90,8 @@ pub struct RedisLedger {
 struct Inner {
     connector: Connector,
     namespace: String,
-    keys: Keys,
+    /// The namespace's ledger hash.
+    key: String,
 }
 
 impl fmt::Debug for RedisLedger {
@@ -208,7 +209,7 @@ impl RedisLedgerBuilder {
         Ok(RedisLedger {
             inner: Arc::new(Inner {
                 connector,
-                keys: Keys::new(&self.namespace),
+                key: ledger_key(&self.namespace),
                 namespace: self.namespace,
             }),
         })
@@ -223,18 +224,6 @@ impl RedisLedger {
             .connector
             .run(|mut conn| async move { invocation.invoke_async(&mut conn).await })
             .await
-    }
-
-    /// The meta, windows, reservations and leases keys (or the last three) on `invocation`.
-    fn keys<'a>(&'a self, invocation: &mut ScriptInvocation<'a>, with_meta: bool) {
-        let keys = &self.inner.keys;
-        if with_meta {
-            invocation.key(&keys.meta);
-        }
-        invocation
-            .key(&keys.windows)
-            .key(&keys.reservations)
-            .key(&keys.leases);
     }
 }
 
@@ -262,7 +251,7 @@ fn windows(fields: &[String]) -> Result<[WindowUsage; 3], BudgetError> {
 impl Ledger for RedisLedger {
     async fn reserve(&self, request: &ReserveRequest) -> Result<Reservation, BudgetError> {
         let mut invocation = SCRIPTS.reserve.prepare_invoke();
-        self.keys(&mut invocation, true);
+        invocation.key(&self.inner.key);
         invocation
             .arg(unix_ms(request.now))
             .arg(request.amount.nanos())
@@ -299,11 +288,13 @@ impl Ledger for RedisLedger {
         now: OffsetDateTime,
     ) -> Result<Settlement, BudgetError> {
         let mut invocation = SCRIPTS.settle.prepare_invoke();
-        self.keys(&mut invocation, false);
+        invocation.key(&self.inner.key);
         invocation
             .arg(unix_ms(now))
             .arg(reservation.id.0)
-            .arg(actual.nanos());
+            .arg(actual.nanos())
+            .arg(reservation.periods.day.to_string())
+            .arg(reservation.periods.month.to_string());
         let reply = self.invoke(invocation).await?;
         match reply.as_slice() {
             [tag, charged, expired] if tag == "ok" => Ok(Settlement {
@@ -319,7 +310,7 @@ impl Ledger for RedisLedger {
 
     async fn record(&self, request: &RecordRequest) -> Result<Recorded, BudgetError> {
         let mut invocation = SCRIPTS.record.prepare_invoke();
-        self.keys(&mut invocation, false);
+        invocation.key(&self.inner.key);
         invocation
             .arg(unix_ms(request.now))
             .arg(request.amount.nanos())
@@ -345,7 +336,7 @@ impl Ledger for RedisLedger {
 
     async fn is_paused(&self) -> Result<bool, BudgetError> {
         let mut invocation = SCRIPTS.is_paused.prepare_invoke();
-        invocation.key(&self.inner.keys.meta);
+        invocation.key(&self.inner.key);
         let reply = self.invoke(invocation).await?;
         match reply.as_slice() {
             [flag] => Ok(flag == "1"),
@@ -359,7 +350,7 @@ impl Ledger for RedisLedger {
         now: OffsetDateTime,
     ) -> Result<Snapshot, BudgetError> {
         let mut invocation = SCRIPTS.snapshot.prepare_invoke();
-        self.keys(&mut invocation, true);
+        invocation.key(&self.inner.key);
         invocation
             .arg(unix_ms(now))
             .arg(periods.day.to_string())
@@ -377,7 +368,7 @@ impl Ledger for RedisLedger {
 
     async fn reset(&self) -> Result<(), BudgetError> {
         let mut invocation = SCRIPTS.reset.prepare_invoke();
-        self.keys(&mut invocation, false);
+        invocation.key(&self.inner.key);
         self.expect_ok(invocation).await
     }
 }
@@ -386,7 +377,7 @@ impl RedisLedger {
     async fn set_paused(&self, paused: bool) -> Result<(), BudgetError> {
         let mut invocation = SCRIPTS.pause.prepare_invoke();
         invocation
-            .key(&self.inner.keys.meta)
+            .key(&self.inner.key)
             .arg(if paused { "1" } else { "0" });
         self.expect_ok(invocation).await
     }

@@ -50,30 +50,11 @@ pub(super) static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| {
     }
 });
 
-/// The Redis keys of one budget namespace. They share the hash tag `{budgetllm:<namespace>}`,
-/// so they live in one cluster slot and every script can touch all of them.
-#[derive(Clone, Debug)]
-pub(super) struct Keys {
-    /// Hash: `paused`, `next_id`.
-    pub(super) meta: String,
-    /// Hash: `total:s`, `total:r`, `m:<YYYY-MM>:s|r`, `d:<YYYY-MM-DD>:s|r` (absent = 0).
-    pub(super) windows: String,
-    /// Hash: reservation id → `state|amount|day|month|expires_ms`.
-    pub(super) reservations: String,
-    /// Sorted set: reservation id scored by lease expiry (active) or purge time (expired).
-    pub(super) leases: String,
-}
-
-impl Keys {
-    pub(super) fn new(namespace: &str) -> Keys {
-        let key = |name: &str| format!("{{budgetllm:{namespace}}}:{name}");
-        Keys {
-            meta: key("meta"),
-            windows: key("windows"),
-            reservations: key("reservations"),
-            leases: key("leases"),
-        }
-    }
+/// The Redis key of one budget namespace: one hash, `{budgetllm:<namespace>}:ledger`, holding
+/// the pause flag, the id counter, the windows and the reservation records (`lua/ledger.lua`
+/// lists its fields). One key means one cluster slot, and one `HMGET` and one `HSET` per call.
+pub(super) fn ledger_key(namespace: &str) -> String {
+    format!("{{budgetllm:{namespace}}}:ledger")
 }
 
 /// A script's reply that is not one of the shapes it is written to return.

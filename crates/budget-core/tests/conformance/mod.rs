@@ -496,6 +496,21 @@ async fn settle_charges_the_reserved_periods(ledger: &dyn Ledger) {
         (usage(0, 0), usage(0, 0), usage(700, 0))
     );
 
+    // The ledger's own record decides the periods, not what the caller's copy says.
+    let mut r = ledger
+        .reserve(&request(300, Limits::default(), before_midnight, LEASE))
+        .await
+        .unwrap();
+    r.periods = periods(after_midnight);
+    ledger.settle(&r, nanos(100), after_midnight).await.unwrap();
+    let old = snapshot_at(ledger, before_midnight.date(), after_midnight).await;
+    assert_eq!(
+        (old.daily, old.monthly, old.total),
+        (usage(800, 0), usage(800, 0), usage(800, 0))
+    );
+    let new = snapshot_at(ledger, after_midnight.date(), after_midnight).await;
+    assert_eq!((new.daily, new.monthly), (usage(0, 0), usage(0, 0)));
+
     // Windows of other days in the same month add up in the month.
     ledger
         .record(&RecordRequest {
@@ -514,7 +529,7 @@ async fn settle_charges_the_reserved_periods(ledger: &dyn Ledger) {
     .await;
     assert_eq!(
         (nov.daily, nov.monthly, nov.total),
-        (usage(5, 0), usage(705, 0), usage(705, 0))
+        (usage(5, 0), usage(805, 0), usage(805, 0))
     );
 }
 

@@ -1,4 +1,4 @@
--- pause (ARGV[1] = '1') or resume (ARGV[1] = '0'). KEYS: meta. Reply: {'ok'}.
+-- pause (ARGV[1] = '1') or resume (ARGV[1] = '0'). KEYS: ledger. Reply: {'ok'}.
 if ARGV[1] == '1' then
   redis.call('HSET', KEYS[1], 'paused', '1')
 else

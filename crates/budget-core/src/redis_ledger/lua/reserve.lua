@@ -1,24 +1,24 @@
--- reserve. KEYS: meta, windows, reservations, leases.
--- ARGV: now_ms, amount, day, month, expires_ms, mode ('hard'|'soft'), limit total, monthly, daily ('' = none).
+-- reserve. KEYS: ledger. ARGV: now_ms, amount, day, month, expires_ms, mode ('hard'|'soft'),
+-- limit total, monthly, daily ('' = none).
 -- Reply: {'ok', id [, exceeded window, spent, reserved, limit]} | {'paused'}
 --      | {'exceeded', window, spent, reserved, limit} | {'overflow', window} | {'corrupt', id}
-local meta, windows, reservations, leases = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local ledger = KEYS[1]
 local now, amount, day, month, expires, mode = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 
-local swept = sweep(windows, reservations, leases, now)
-if swept then return swept end
-if redis.call('HGET', meta, 'paused') == '1' then return {'paused'} end
-
 local fields = fields_of(day, month)
-local values = redis.call('HMGET', windows, unpack(fields))
+-- values: due, paused, next_id, then the six window fields.
+local values, refused = read(ledger, now, {'due', 'paused', 'next_id', unpack(fields)})
+if refused then return refused end
+if values[2] == '1' then return {'paused'} end
+
 local ah, al = num(amount)
 local exceeded = nil
+local set = {}
 for w = 1, 3 do
-  local spent, reserved = values[2 * w - 1] or '0', values[2 * w] or '0'
+  local spent, reserved = values[2 * w + 2] or '0', values[2 * w + 3] or '0'
   local sh, sl = num(spent)
   local rh, rl = num(reserved)
   rh, rl = add(rh, rl, ah, al)
-  values[2 * w] = str(rh, rl)
   local ch, cl = add(sh, sl, rh, rl)
   local limit = ARGV[6 + w]
   if limit ~= '' then
@@ -29,13 +29,21 @@ for w = 1, 3 do
     end
   end
   if gt(ch, cl, MAX_HI, MAX_LO) then return {'overflow', WINDOW_NAMES[w]} end
+  if ah ~= 0 or al ~= 0 then
+    set[#set + 1] = fields[2 * w]
+    set[#set + 1] = str(rh, rl)
+  end
 end
 
-if ah ~= 0 or al ~= 0 then
-  redis.call('HSET', windows, fields[2], values[2], fields[4], values[4], fields[6], values[6])
+local id = tostring((tonumber(values[3]) or 0) + 1)
+set[#set + 1] = 'next_id'
+set[#set + 1] = id
+set[#set + 1] = 'r:' .. id
+set[#set + 1] = encode('a', str(ah, al), day, month, expires)
+if not values[1] or tonumber(expires) < tonumber(values[1]) then
+  set[#set + 1] = 'due'
+  set[#set + 1] = expires
 end
-local id = tostring(redis.call('HINCRBY', meta, 'next_id', 1))
-redis.call('HSET', reservations, id, encode('a', str(ah, al), day, month, expires))
-redis.call('ZADD', leases, expires, id)
+redis.call('HSET', ledger, unpack(set))
 if exceeded then return {'ok', id, exceeded[1], exceeded[2], exceeded[3], exceeded[4]} end
 return {'ok', id}

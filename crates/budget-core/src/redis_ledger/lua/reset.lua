@@ -1,19 +1,19 @@
--- reset. KEYS: windows, reservations, leases. Reply: {'ok'}.
+-- reset. KEYS: ledger. Reply: {'ok'}.
 -- spent := 0 everywhere (spent fields are dropped: absent = 0); reserved amounts of active
--- reservations stay (those calls are still in flight); expired records are forgotten.
-local windows, reservations, leases = KEYS[1], KEYS[2], KEYS[3]
+-- reservations stay (those calls are still in flight); expired records are forgotten. `due`
+-- stays: it is a lower bound, and forgetting records never makes it wrong.
+local ledger = KEYS[1]
 
-local fields = redis.call('HGETALL', windows)
-for i = 1, #fields, 2 do
-  if string.sub(fields[i], -2) == ':s' or fields[i + 1] == '0' then
-    redis.call('HDEL', windows, fields[i])
+local all = redis.call('HGETALL', ledger)
+for i = 1, #all, 2 do
+  local field, value = all[i], all[i + 1]
+  local forget
+  if string.sub(field, 1, 2) == 'r:' then
+    forget = string.sub(value, 1, 1) ~= 'a'
+  else
+    local suffix = string.sub(field, -2)
+    forget = suffix == ':s' or (suffix == ':r' and value == '0')
   end
-end
-local records = redis.call('HGETALL', reservations)
-for i = 1, #records, 2 do
-  if string.sub(records[i + 1], 1, 1) ~= 'a' then
-    redis.call('HDEL', reservations, records[i])
-    redis.call('ZREM', leases, records[i])
-  end
+  if forget then redis.call('HDEL', ledger, field) end
 end
 return {'ok'}

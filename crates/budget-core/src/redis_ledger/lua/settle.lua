@@ -1,14 +1,21 @@
--- settle (release = settle with 0). KEYS: windows, reservations, leases. ARGV: now_ms, id, actual.
+-- settle (release = settle with 0). KEYS: ledger. ARGV: now_ms, id, actual, and the day and
+-- month the caller's reservation was made in (its record is what counts; they only let the
+-- common case read everything in one HMGET).
 -- Reply: {'ok', charged, '0'|'1' (expired)} | {'unknown'} | {'overflow', window} | {'corrupt', id}
-local windows, reservations, leases = KEYS[1], KEYS[2], KEYS[3]
+local ledger = KEYS[1]
 local now, id, actual = ARGV[1], ARGV[2], ARGV[3]
+local record = 'r:' .. id
 
-local swept = sweep(windows, reservations, leases, now)
-if swept then return swept end
-local rec = redis.call('HGET', reservations, id)
-if not rec then return {'unknown'} end
-local state, amount, day, month = decode(rec)
+-- values: due, the record, then the six window fields.
+local values, refused = read(ledger, now, {'due', record, unpack(fields_of(ARGV[4], ARGV[5]))})
+if refused then return refused end
+if not values[2] then return {'unknown'} end
+local state, amount, day, month = decode(values[2])
 if not state then return {'corrupt', id} end
+local fields = fields_of(day, month)
+if day ~= ARGV[4] or month ~= ARGV[5] then
+  values = redis.call('HMGET', ledger, 'due', record, unpack(fields))
+end
 
 local mh, ml = num(amount)
 local xh, xl = num(actual)
@@ -23,13 +30,11 @@ end
 local charges = ch ~= 0 or cl ~= 0
 local frees = active and (mh ~= 0 or ml ~= 0)
 
-local fields = fields_of(day, month)
-local values = redis.call('HMGET', windows, unpack(fields))
 local bh, bl = add(MAX_HI, MAX_LO, fh, fl)
-local set, unset = {}, {}
+local set, unset = {}, {record}
 for w = 1, 3 do
-  local sh, sl = num(values[2 * w - 1])
-  local rh, rl = num(values[2 * w])
+  local sh, sl = num(values[2 * w + 1])
+  local rh, rl = num(values[2 * w + 2])
   sh, sl = add(sh, sl, ch, cl)
   local th, tl = add(sh, sl, rh, rl)
   if gt(th, tl, bh, bl) then return {'overflow', WINDOW_NAMES[w]} end
@@ -48,8 +53,6 @@ for w = 1, 3 do
   end
 end
 
-if #set > 0 then redis.call('HSET', windows, unpack(set)) end
-if #unset > 0 then redis.call('HDEL', windows, unpack(unset)) end
-redis.call('HDEL', reservations, id)
-redis.call('ZREM', leases, id)
+if #set > 0 then redis.call('HSET', ledger, unpack(set)) end
+redis.call('HDEL', ledger, unpack(unset))
 return {'ok', str(ch, cl), expired}
