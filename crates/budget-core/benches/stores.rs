@@ -1,9 +1,8 @@
 //! Reserve + settle on the shared stores. Redis: one pair (two scripts, two round trips) next to
-//! a bare `PING` round trip on the same server, measured in the same run — the ratio is what
-//! the ledger costs over the network floor. The floor is two round trips (2×); the rest is the
-//! scripts' time inside Redis, which does not shrink with the round trip — so the ratio is
-//! highest on an idle loopback and falls as the host gets busier. SQLite: one pair on a WAL
-//! file.
+//! a bare `PING` round trip and to two calls of an empty script on the same server, measured in
+//! the same run. The floor is two round trips (2× `PING`); above it come the scripts' time
+//! inside Redis, which does not shrink with the round trip, so the ratio is highest on a fast
+//! loopback and lowest over a real network. SQLite: one pair on a WAL file.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -67,6 +66,21 @@ fn redis(c: &mut Criterion) {
                     .await
                     .expect("ping");
                 black_box(pong);
+            }
+        });
+    });
+    // The floor of any design with two scripts per paid call: two calls of a script that does
+    // nothing. What the ledger adds above it is its scripts' work.
+    let empty = redis::Script::new("return 1");
+    group.bench_function("two_empty_scripts", |b| {
+        b.to_async(&runtime).iter(|| {
+            let mut conn = ping_conn.clone();
+            let empty = &empty;
+            async move {
+                for _ in 0..2 {
+                    let one: i64 = empty.invoke_async(&mut conn).await.expect("script");
+                    black_box(one);
+                }
             }
         });
     });

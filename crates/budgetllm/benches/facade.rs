@@ -38,16 +38,15 @@ fn facade(c: &mut Criterion) {
         .block_on(cached.chat().completions().create(request()))
         .expect("prime the cache");
     c.bench_function("facade/cache_hit_1kb", |b| {
-        b.to_async(&runtime).iter(|| async {
-            let response = cached
-                .chat()
-                .completions()
-                .create(black_box(request()))
-                .await
-                .unwrap();
-            assert!(response.cache_hit);
-            black_box(response)
-        })
+        b.to_async(&runtime).iter_batched(
+            request,
+            |request| async {
+                let response = cached.chat().completions().create(request).await.unwrap();
+                assert!(response.cache_hit);
+                black_box(response)
+            },
+            BatchSize::SmallInput,
+        )
     });
 
     let uncached = builder().cache_enabled(false).build().expect("client");
@@ -65,16 +64,13 @@ fn facade(c: &mut Criterion) {
         )
     });
     group.bench_function("facade", |b| {
-        b.to_async(&runtime).iter(|| async {
-            black_box(
-                uncached
-                    .chat()
-                    .completions()
-                    .create(black_box(request()))
-                    .await
-                    .unwrap(),
-            )
-        })
+        b.to_async(&runtime).iter_batched(
+            request,
+            |request| async {
+                black_box(uncached.chat().completions().create(request).await.unwrap())
+            },
+            BatchSize::SmallInput,
+        )
     });
     group.finish();
 
