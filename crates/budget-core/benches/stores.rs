@@ -87,6 +87,20 @@ fn redis(c: &mut Criterion) {
     group.bench_function("reserve_settle", |b| {
         b.to_async(&runtime).iter(|| pair(&ledger, &request));
     });
+    // The same with 10,000 other reservations open on the budget: a call touches only its own
+    // reservation and the leases that ran out, never all the open ones.
+    let crowded = RedisLedger::builder(server.url())
+        .namespace("bench-crowded")
+        .build()
+        .expect("ledger");
+    runtime.block_on(async {
+        for _ in 0..10_000 {
+            crowded.reserve(&request).await.expect("reserve");
+        }
+    });
+    group.bench_function("reserve_settle_10k_open", |b| {
+        b.to_async(&runtime).iter(|| pair(&crowded, &request));
+    });
     group.finish();
     // Keep the connection alive until both measurements are done.
     runtime.block_on(async {

@@ -111,7 +111,10 @@ async fn keys_share_one_hash_tag_and_namespaces_are_independent() {
     let keys = redis_cli(server.port(), &["--scan"]);
     let mut keys: Vec<&str> = keys.lines().collect();
     keys.sort_unstable();
-    assert_eq!(keys, ["{budgetllm:team-a}:ledger"]);
+    assert_eq!(
+        keys,
+        ["{budgetllm:team-a}:leases", "{budgetllm:team-a}:ledger"]
+    );
 }
 
 #[tokio::test]

@@ -22,7 +22,7 @@ use crate::limits::{LimitType, Limits};
 use crate::money::Money;
 
 use connection::{Connector, Target};
-use scripts::{SCRIPTS, exceeded, ledger_key, money, refusal, unexpected, usage};
+use scripts::{Keys, SCRIPTS, exceeded, money, refusal, unexpected, usage};
 
 /// How long a call may take, connecting included, before it fails with
 /// [`BudgetError::StoreUnavailable`], unless [`RedisLedgerBuilder::timeout`] says otherwise.
@@ -38,9 +38,10 @@ pub const DEFAULT_REDIS_TIMEOUT: Duration = Duration::from_secs(1);
 /// runs a script without interleaving anything else, so the limit check and the reservation are
 /// one step for every client. A paid call costs two round trips: reserve and settle.
 ///
-/// A budget is one hash, `{budgetllm:<namespace>}:ledger`: the pause flag, the windows and the
-/// reservation records. One key is one Redis Cluster slot, so each script runs on one node, and
-/// the key holds no secrets: only the namespace you choose.
+/// A budget is one hash, `{budgetllm:<namespace>}:ledger` (the pause flag, the windows and the
+/// reservation records), and one sorted set of lease expiries, `…:leases`. Both share the hash
+/// tag, so on Redis Cluster they live in one slot and each script runs on one node; the keys
+/// hold no secrets: only the namespace you choose.
 ///
 /// # Amounts
 ///
@@ -52,10 +53,10 @@ pub const DEFAULT_REDIS_TIMEOUT: Duration = Duration::from_secs(1);
 /// # Cost
 ///
 /// Each operation is one round trip (`EVALSHA`; the pooled connection is reused, not checked
-/// out and pinged per call). A reserve reads what it needs with one `HMGET` and writes with one
-/// `HSET`; a settle adds one `HDEL` (its record, and reserved amounts that drop to zero). Expired
-/// leases are found without a per-call index: the hash keeps the earliest time any record can
-/// need attention, and only a call at or after that time looks through the records.
+/// out and pinged per call). A reserve is one `HMGET`, one `HSET` and one `ZADD` inside its
+/// script; a settle one `HMGET`, one `HSET`, one `HDEL` and one `ZREM`. The hash keeps `due`,
+/// a time before which no lease runs out, so a call reads the leases only once one has; then it
+/// touches only the leases that ran out, however many reservations are open.
 ///
 /// # Failure
 ///
@@ -90,8 +91,7 @@ pub struct RedisLedger {
 struct Inner {
     connector: Connector,
     namespace: String,
-    /// The namespace's ledger hash.
-    key: String,
+    keys: Keys,
 }
 
 impl fmt::Debug for RedisLedger {
@@ -209,7 +209,7 @@ impl RedisLedgerBuilder {
         Ok(RedisLedger {
             inner: Arc::new(Inner {
                 connector,
-                key: ledger_key(&self.namespace),
+                keys: Keys::new(&self.namespace),
                 namespace: self.namespace,
             }),
         })
@@ -224,6 +224,13 @@ impl RedisLedger {
             .connector
             .run(|mut conn| async move { invocation.invoke_async(&mut conn).await })
             .await
+    }
+
+    /// The ledger and leases keys, for the scripts that touch the windows.
+    fn keys<'a>(&'a self, invocation: &mut ScriptInvocation<'a>) {
+        invocation
+            .key(&self.inner.keys.ledger)
+            .key(&self.inner.keys.leases);
     }
 }
 
@@ -251,7 +258,7 @@ fn windows(fields: &[String]) -> Result<[WindowUsage; 3], BudgetError> {
 impl Ledger for RedisLedger {
     async fn reserve(&self, request: &ReserveRequest) -> Result<Reservation, BudgetError> {
         let mut invocation = SCRIPTS.reserve.prepare_invoke();
-        invocation.key(&self.inner.key);
+        self.keys(&mut invocation);
         invocation
             .arg(unix_ms(request.now))
             .arg(request.amount.nanos())
@@ -288,7 +295,7 @@ impl Ledger for RedisLedger {
         now: OffsetDateTime,
     ) -> Result<Settlement, BudgetError> {
         let mut invocation = SCRIPTS.settle.prepare_invoke();
-        invocation.key(&self.inner.key);
+        self.keys(&mut invocation);
         invocation
             .arg(unix_ms(now))
             .arg(reservation.id.0)
@@ -310,7 +317,7 @@ impl Ledger for RedisLedger {
 
     async fn record(&self, request: &RecordRequest) -> Result<Recorded, BudgetError> {
         let mut invocation = SCRIPTS.record.prepare_invoke();
-        invocation.key(&self.inner.key);
+        self.keys(&mut invocation);
         invocation
             .arg(unix_ms(request.now))
             .arg(request.amount.nanos())
@@ -336,7 +343,7 @@ impl Ledger for RedisLedger {
 
     async fn is_paused(&self) -> Result<bool, BudgetError> {
         let mut invocation = SCRIPTS.is_paused.prepare_invoke();
-        invocation.key(&self.inner.key);
+        invocation.key(&self.inner.keys.ledger);
         let reply = self.invoke(invocation).await?;
         match reply.as_slice() {
             [flag] => Ok(flag == "1"),
@@ -350,7 +357,7 @@ impl Ledger for RedisLedger {
         now: OffsetDateTime,
     ) -> Result<Snapshot, BudgetError> {
         let mut invocation = SCRIPTS.snapshot.prepare_invoke();
-        invocation.key(&self.inner.key);
+        self.keys(&mut invocation);
         invocation
             .arg(unix_ms(now))
             .arg(periods.day.to_string())
@@ -368,7 +375,7 @@ impl Ledger for RedisLedger {
 
     async fn reset(&self) -> Result<(), BudgetError> {
         let mut invocation = SCRIPTS.reset.prepare_invoke();
-        invocation.key(&self.inner.key);
+        self.keys(&mut invocation);
         self.expect_ok(invocation).await
     }
 }
@@ -377,7 +384,7 @@ impl RedisLedger {
     async fn set_paused(&self, paused: bool) -> Result<(), BudgetError> {
         let mut invocation = SCRIPTS.pause.prepare_invoke();
         invocation
-            .key(&self.inner.key)
+            .key(&self.inner.keys.ledger)
             .arg(if paused { "1" } else { "0" });
         self.expect_ok(invocation).await
     }

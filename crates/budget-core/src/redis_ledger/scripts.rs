@@ -50,11 +50,25 @@ pub(super) static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| {
     }
 });
 
-/// The Redis key of one budget namespace: one hash, `{budgetllm:<namespace>}:ledger`, holding
-/// the pause flag, the id counter, the windows and the reservation records (`lua/ledger.lua`
-/// lists its fields). One key means one cluster slot, and one `HMGET` and one `HSET` per call.
-pub(super) fn ledger_key(namespace: &str) -> String {
-    format!("{{budgetllm:{namespace}}}:ledger")
+/// The Redis keys of one budget namespace. They share the hash tag `{budgetllm:<namespace>}`,
+/// so they live in one cluster slot and every script can touch both.
+#[derive(Clone, Debug)]
+pub(super) struct Keys {
+    /// Hash: the pause flag, the id counter, the windows and the reservation records
+    /// (`lua/ledger.lua` lists its fields).
+    pub(super) ledger: String,
+    /// Sorted set: reservation ids scored by lease expiry (active) or purge time (expired).
+    pub(super) leases: String,
+}
+
+impl Keys {
+    pub(super) fn new(namespace: &str) -> Keys {
+        let key = |name: &str| format!("{{budgetllm:{namespace}}}:{name}");
+        Keys {
+            ledger: key("ledger"),
+            leases: key("leases"),
+        }
+    }
 }
 
 /// A script's reply that is not one of the shapes it is written to return.

@@ -1,12 +1,12 @@
--- record. KEYS: ledger. ARGV: now_ms, amount, day, month.
+-- record. KEYS: ledger, leases. ARGV: now_ms, amount, day, month.
 -- Reply: {'ok', total spent, total reserved, month spent, month reserved, day spent, day reserved}
 --      | {'overflow', window} | {'corrupt', id}
-local ledger = KEYS[1]
+local ledger, leases = KEYS[1], KEYS[2]
 local now, amount, day, month = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 
 local fields = fields_of(day, month)
 -- values: due, then the six window fields.
-local values, refused = read(ledger, now, {'due', unpack(fields)})
+local values, refused = read(ledger, leases, now, {'due', unpack(fields)})
 if refused then return refused end
 local ah, al = num(amount)
 local reply = {'ok'}

@@ -1,13 +1,13 @@
--- reserve. KEYS: ledger. ARGV: now_ms, amount, day, month, expires_ms, mode ('hard'|'soft'),
+-- reserve. KEYS: ledger, leases. ARGV: now_ms, amount, day, month, expires_ms, mode ('hard'|'soft'),
 -- limit total, monthly, daily ('' = none).
 -- Reply: {'ok', id [, exceeded window, spent, reserved, limit]} | {'paused'}
 --      | {'exceeded', window, spent, reserved, limit} | {'overflow', window} | {'corrupt', id}
-local ledger = KEYS[1]
+local ledger, leases = KEYS[1], KEYS[2]
 local now, amount, day, month, expires, mode = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 
 local fields = fields_of(day, month)
 -- values: due, paused, next_id, then the six window fields.
-local values, refused = read(ledger, now, {'due', 'paused', 'next_id', unpack(fields)})
+local values, refused = read(ledger, leases, now, {'due', 'paused', 'next_id', unpack(fields)})
 if refused then return refused end
 if values[2] == '1' then return {'paused'} end
 
@@ -45,5 +45,6 @@ if not values[1] or tonumber(expires) < tonumber(values[1]) then
   set[#set + 1] = expires
 end
 redis.call('HSET', ledger, unpack(set))
+redis.call('ZADD', leases, expires, id)
 if exceeded then return {'ok', id, exceeded[1], exceeded[2], exceeded[3], exceeded[4]} end
 return {'ok', id}
