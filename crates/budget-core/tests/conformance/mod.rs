@@ -105,6 +105,7 @@ pub async fn run_all(fresh: Factory<'_>, max_sum: Money) {
     expired_records_are_forgotten_after_retention(&*fresh()).await;
     settle_charges_the_reserved_periods(&*fresh()).await;
     large_amounts_are_exact(&*fresh()).await;
+    amounts_crossing_fifteen_digits_are_exact(&*fresh()).await;
     overflow_changes_nothing(&*fresh(), max_sum).await;
     unknown_reservations_are_refused(&*fresh()).await;
 }
@@ -577,6 +578,58 @@ async fn large_amounts_are_exact(ledger: &dyn Ledger) {
     )
     .await
     .expect("huge limits");
+}
+
+/// Around 10^15 nano-cents, where a store may switch between plain and split arithmetic, and
+/// around 2^53, where plain doubles stop counting single nano-cents.
+async fn amounts_crossing_fifteen_digits_are_exact(ledger: &dyn Ledger) {
+    let largest_short = 999_999_999_999_999; // 15 digits
+    let rec = |amount| RecordRequest {
+        amount: nanos(amount),
+        limits: Limits::default(),
+        periods: periods(T0),
+        now: T0,
+    };
+    ledger.record(&rec(largest_short)).await.unwrap();
+    let limit = 2 * largest_short + 1; // 16 digits
+    let l = limits(Some(limit), None, None);
+    let r = reserve(ledger, largest_short, l)
+        .await
+        .expect("15-digit amounts fit below a 16-digit limit");
+    reserve(ledger, 1, l)
+        .await
+        .expect("the last nano-cent fits");
+    let err = reserve(ledger, 1, l).await.unwrap_err();
+    assert!(
+        matches!(err, BudgetError::BudgetExceeded(_)),
+        "one over: {err:?}"
+    );
+    ledger.settle(&r, nanos(largest_short), T0).await.unwrap();
+    assert_windows(
+        &snapshot(ledger).await,
+        2 * largest_short,
+        1,
+        "16 digits spent after a settle of short amounts",
+    );
+
+    // Spent just below 2^53 and a reservation that takes the sum past it, to the nano-cent.
+    let two53 = 1u64 << 53;
+    ledger
+        .record(&rec(two53 - 3 - 2 * largest_short))
+        .await
+        .unwrap();
+    let l = limits(Some(two53 + 2), None, None);
+    let r = reserve(ledger, 4, l)
+        .await
+        .expect("2^53 - 3 + 1 reserved + 4 fits below 2^53 + 2");
+    let err = reserve(ledger, 1, l).await.unwrap_err();
+    assert!(
+        matches!(err, BudgetError::BudgetExceeded(_)),
+        "one over 2^53 + 2: {err:?}"
+    );
+    let s = ledger.settle(&r, nanos(3), T0).await.unwrap();
+    assert_eq!(s.charged, nanos(3));
+    assert_windows(&snapshot(ledger).await, two53, 1, "2^53 exactly");
 }
 
 async fn overflow_changes_nothing(ledger: &dyn Ledger, max_sum: Money) {
