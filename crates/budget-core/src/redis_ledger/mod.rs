@@ -55,8 +55,8 @@ pub const DEFAULT_REDIS_TIMEOUT: Duration = Duration::from_secs(1);
 /// Each operation is one round trip (`EVALSHA`; the pooled connection is reused, not checked
 /// out and pinged per call). A reserve is one `HMGET`, one `HSET` and one `ZADD` inside its
 /// script; a settle one `HMGET`, one `HSET`, one `HDEL` and one `ZREM`. The hash keeps `due`,
-/// a time before which no lease runs out, so a call reads the leases only once one has; then it
-/// touches only the leases that ran out, however many reservations are open.
+/// a time before which no lease runs out, so a call reads the leases only once one may have run
+/// out, and then touches only the leases that did, however many reservations are open.
 ///
 /// # Failure
 ///

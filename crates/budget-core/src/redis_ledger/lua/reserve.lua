@@ -1,5 +1,5 @@
--- reserve. KEYS: ledger, leases. ARGV: now_ms, amount, day, month, expires_ms, mode ('hard'|'soft'),
--- limit total, monthly, daily ('' = none).
+-- reserve. KEYS: ledger, leases. ARGV: now_ms, amount, day, month, expires_ms,
+-- mode ('hard'|'soft'), limit total, monthly, daily ('' = none).
 -- Reply: {'ok', id [, exceeded window, spent, reserved, limit]} | {'paused'}
 --      | {'exceeded', window, spent, reserved, limit} | {'overflow', window} | {'corrupt', id}
 local ledger, leases = KEYS[1], KEYS[2]

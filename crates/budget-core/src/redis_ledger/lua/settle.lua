@@ -1,13 +1,14 @@
--- settle (release = settle with 0). KEYS: ledger, leases. ARGV: now_ms, id, actual, and the day and
--- month the caller's reservation was made in (its record is what counts; they only let the
--- common case read everything in one HMGET).
+-- settle (release = settle with 0). KEYS: ledger, leases. ARGV: now_ms, id, actual, and the
+-- day and month the caller's reservation was made in (its record is what counts; they only let
+-- the common case read everything in one HMGET).
 -- Reply: {'ok', charged, '0'|'1' (expired)} | {'unknown'} | {'overflow', window} | {'corrupt', id}
 local ledger, leases = KEYS[1], KEYS[2]
 local now, id, actual = ARGV[1], ARGV[2], ARGV[3]
 local record = 'r:' .. id
 
 -- values: due, the record, then the six window fields.
-local values, refused = read(ledger, leases, now, {'due', record, unpack(fields_of(ARGV[4], ARGV[5]))})
+local asked = fields_of(ARGV[4], ARGV[5])
+local values, refused = read(ledger, leases, now, {'due', record, unpack(asked)})
 if refused then return refused end
 if not values[2] then return {'unknown'} end
 local state, amount, day, month = decode(values[2])
