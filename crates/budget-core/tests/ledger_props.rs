@@ -437,31 +437,33 @@ proptest! {
 }
 
 #[cfg(feature = "redis")]
-mod redis {
-    use std::sync::LazyLock;
+#[test]
+fn redis_ledger_matches_model_and_never_overspends() {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use budget_core::RedisLedger;
+    use proptest::test_runner::{Config, TestRunner};
     use test_support::RedisServer;
 
-    use super::*;
-
-    /// One server for every case; each case gets a namespace (a budget) of its own.
-    static SERVER: LazyLock<RedisServer> = LazyLock::new(RedisServer::start);
-    static CASES: AtomicUsize = AtomicUsize::new(0);
-
-    proptest! {
-        // Each case is a few hundred round trips to a real server.
-        #![proptest_config(ProptestConfig::with_cases(64))]
-
-        #[test]
-        fn redis_ledger_matches_model_and_never_overspends(case in case()) {
-            let ledger = RedisLedger::builder(SERVER.url())
-                .namespace(format!("props-{}", CASES.fetch_add(1, Ordering::Relaxed)))
-                .build()
-                .unwrap();
-            check(case, Arc::new(ledger))?;
-        }
+    // One server for every case (dropped, and so stopped, when the test ends); each case gets
+    // a namespace — a budget — of its own. Each case is a few hundred round trips.
+    let server = RedisServer::start();
+    let mut runner = TestRunner::new(Config {
+        cases: 64,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let cases = AtomicUsize::new(0);
+    let outcome = runner.run(&case(), |case| {
+        let n = cases.fetch_add(1, Ordering::Relaxed);
+        let ledger = RedisLedger::builder(server.url())
+            .namespace(format!("props-{n}"))
+            .build()
+            .unwrap();
+        check(case, Arc::new(ledger))
+    });
+    if let Err(failure) = outcome {
+        panic!("{failure}");
     }
 }
 
