@@ -4,8 +4,9 @@
 //! Input: a LiteLLM-format price map (default: the copy committed at
 //! `data/litellm/model_prices_and_context_window.json`) plus `crates/llm-pricing/data/
 //! supplement.json` (models the map lacks, in the same format; the map wins where both have a
-//! name). Output: every priced chat model (standard prices, size tiers, and the `flex` and
-//! `priority` service tiers; Batch API prices are left out) and every alias that reaches one,
+//! name). Output: every priced chat model (standard prices, audio prices, size tiers, the
+//! `flex` and `priority` service tiers and web search fees per query; Batch API prices are
+//! left out) and every alias that reaches one,
 //! sorted by name, one per line, prices in whole nano-cents per token. The same input always
 //! gives the same bytes.
 
@@ -21,7 +22,7 @@ mod litellm;
 use litellm::{SourceEntry, SourceModel, SourcePrices, Strictness};
 
 /// The format tag `llm-pricing` expects (its `builtin::FORMAT`).
-const FORMAT: &str = "llm-pricing/2";
+const FORMAT: &str = "llm-pricing/3";
 
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -136,6 +137,12 @@ fn model_json(model: &SourceModel) -> String {
             .collect();
         fields.push(format!("\"service_tiers\":{{{}}}", service_tiers.join(",")));
     }
+    if let Some(fees) = &model.web_search {
+        fields.push(format!(
+            "\"web_search\":{{\"low\":{},\"medium\":{},\"high\":{}}}",
+            fees.low, fees.medium, fees.high
+        ));
+    }
     format!("{{{}}}", fields.join(","))
 }
 
@@ -163,6 +170,8 @@ fn push_prices(fields: &mut Vec<String>, prices: &SourcePrices) {
         ("cache_write_5m", prices.cache_write_5m),
         ("cache_write_1h", prices.cache_write_1h),
         ("reasoning", prices.reasoning),
+        ("audio_input", prices.audio_input),
+        ("audio_output", prices.audio_output),
     ];
     for (key, price) in optional {
         if let Some(price) = price {
@@ -202,7 +211,11 @@ mod tests {
                        "output_cost_per_token_above_200k_tokens_priority": 6.8e-06,
                        "input_cost_per_token_flex": 5e-07,
                        "input_cost_per_token_batches": 5e-07,
-                       "output_cost_per_token_batches": 1e-06},
+                       "output_cost_per_token_batches": 1e-06,
+                       "input_cost_per_audio_token": 4e-05,
+                       "output_cost_per_audio_token": 8e-05,
+                       "search_context_cost_per_query": {"search_context_size_low": 0.005,
+                           "search_context_size_medium": 0.008, "search_context_size_high": 0.012}},
             "a-embedding": {"mode": "embedding", "input_cost_per_token": 1e-07, "output_cost_per_token": 0.0},
             "c-unpriced-chat": {"mode": "chat", "input_cost_per_token": 1e-06},
             "d-alias": {"alias_of": "b-chat"},
@@ -216,18 +229,23 @@ mod tests {
         assert_eq!(
             table,
             concat!(
-                "{\"format\":\"llm-pricing/2\",\"unit\":\"nano-cents per token\",\"models\":{\n",
+                "{\"format\":\"llm-pricing/3\",\"unit\":\"nano-cents per token\",\"models\":{\n",
                 "\"b-chat\":{\"provider\":\"x\",\"max_output_tokens\":10,\"input\":100000,\"output\":200000,",
+                "\"audio_input\":4000000,\"audio_output\":8000000,",
                 "\"tiers\":[{\"above_tokens\":200000,\"input\":200000,\"output\":400000}],",
                 // Flex lists no output price (→ standard) and no size tier (→ the dearer of
                 // the standard size tier and flex's base); priority's size tier lists no input
-                // price (→ max(standard 200k input 200,000, priority input 170,000)). Batch
-                // prices are not carried.
+                // price (→ max(standard 200k input 200,000, priority input 170,000)). Service
+                // tiers without their own audio prices carry the standard ones. Batch prices
+                // are not carried. Web search fees are per query: $0.005 = 500,000,000.
                 "\"service_tiers\":{",
                 "\"flex\":{\"input\":50000,\"output\":200000,",
+                "\"audio_input\":4000000,\"audio_output\":8000000,",
                 "\"tiers\":[{\"above_tokens\":200000,\"input\":200000,\"output\":400000}]},",
                 "\"priority\":{\"input\":170000,\"output\":340000,",
-                "\"tiers\":[{\"above_tokens\":200000,\"input\":200000,\"output\":680000}]}}},\n",
+                "\"audio_input\":4000000,\"audio_output\":8000000,",
+                "\"tiers\":[{\"above_tokens\":200000,\"input\":200000,\"output\":680000}]}},",
+                "\"web_search\":{\"low\":500000000,\"medium\":800000000,\"high\":1200000000}},\n",
                 "\"d-alias\":{\"alias_of\":\"b-chat\"},\n",
                 "\"f-extra\":{\"input\":300000,\"output\":1500000}\n",
                 "}}\n"

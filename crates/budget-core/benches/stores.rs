@@ -113,7 +113,9 @@ fn redis(c: &mut Criterion) {
 
 fn sqlite(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let ledger = SqliteLedger::open(dir.path().join("bench.db")).expect("ledger");
+    let ledger = SqliteLedger::builder(dir.path().join("bench.db"))
+        .build()
+        .expect("ledger");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()

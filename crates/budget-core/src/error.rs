@@ -126,7 +126,7 @@ pub enum BudgetError {
         limit_type: LimitType,
     },
     /// The reservation is not (or no longer) known to the ledger: it was already settled or
-    /// released, the budget was reset, or it expired and was forgotten after
+    /// released, or it expired and was forgotten after
     /// [`EXPIRED_RESERVATION_RETENTION`](crate::EXPIRED_RESERVATION_RETENTION). Nothing changed.
     #[error(
         "reservation {id} is unknown: it was already settled or released, or expired long ago; \
@@ -147,6 +147,20 @@ pub enum BudgetError {
         /// The underlying failure.
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The ledger's Redis may evict the budget's keys — its `maxmemory-policy` is `allkeys-*`,
+    /// or `volatile-*` while a budget key has a time to live — and evicting them would silently
+    /// forget spend, reservations and the pause flag. Every operation is refused until the
+    /// server is fixed (checked again on each new connection). Nothing changed.
+    #[error(
+        "budget store redis may evict the budget: {reason}; set `maxmemory-policy noeviction` on \
+         that Redis (CONFIG SET maxmemory-policy noeviction, and in its configuration file), give \
+         the budget a Redis of its own, or accept the risk with \
+         RedisLedgerBuilder::allow_evicting_redis(true)"
+    )]
+    EvictableStore {
+        /// The policy that allows eviction (and the key with a time to live, for `volatile-*`).
+        reason: String,
     },
     /// The store answered with data this version cannot read (corrupt or written by an
     /// incompatible version).

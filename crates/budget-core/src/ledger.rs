@@ -231,8 +231,10 @@ impl Snapshot {
 ///   blocked by pause: the money is already in flight.
 /// * [`record`](Ledger::record): sweep; `spent += amount` in total, day and month, without a limit
 ///   check and regardless of pause (the cost was already incurred; refusing it would under-count).
-/// * [`reset`](Ledger::reset): `spent := 0` in every window and expired records dropped; unsettled
-///   reservations (calls still in flight) and the pause flag are kept.
+/// * [`reset`](Ledger::reset): `spent := 0` in every window, then every expired record still
+///   remembered adds its amount back to `spent` (its lease charge); unsettled reservations
+///   (calls still in flight), expired records and the pause flag are kept. So a reservation
+///   alive at the reset, whatever its lease, lands in the fresh windows exactly once.
 ///
 /// Any sum that would exceed [`Money::MAX`] (or the store's integer range) is
 /// [`BudgetError::Overflow`], with nothing changed. A store that cannot be reached fails closed
@@ -280,6 +282,7 @@ pub trait Ledger: Send + Sync + fmt::Debug {
         now: OffsetDateTime,
     ) -> Result<Snapshot, BudgetError>;
 
-    /// Zeroes settled spend in every window; keeps unsettled reservations and the pause flag.
+    /// Zeroes settled spend in every window; keeps unsettled reservations, the lease charges of
+    /// reservations that ran out but may still settle late, and the pause flag.
     async fn reset(&self) -> Result<(), BudgetError>;
 }

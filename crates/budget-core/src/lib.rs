@@ -73,6 +73,6 @@ mod stored;
 #[cfg(feature = "redis")]
 pub use redis_ledger::{DEFAULT_REDIS_TIMEOUT, RedisLedger, RedisLedgerBuilder};
 #[cfg(feature = "sqlite")]
-pub use sqlite_ledger::{DEFAULT_BUSY_TIMEOUT, SqliteLedger};
+pub use sqlite_ledger::{DEFAULT_BUSY_TIMEOUT, SqliteLedger, SqliteLedgerBuilder};
 #[cfg(any(feature = "redis", feature = "sqlite"))]
 pub use stored::MAX_STORED_AMOUNT;

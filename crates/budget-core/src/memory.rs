@@ -298,7 +298,13 @@ impl State {
             w.spent = Money::ZERO;
             !w.reserved.is_zero()
         });
-        self.expired.clear();
+        // A reservation whose lease ran out is still a running call that may settle late: its
+        // lease charge stays, so it counts once in the fresh windows, like one still active.
+        for held in self.expired.values() {
+            // At most what was spent before the reset: cannot overflow.
+            let charged = windows.apply(held.periods, WindowChange::Charge(held.amount));
+            debug_assert!(charged.is_ok(), "a kept lease charge cannot overflow");
+        }
     }
 }
 

@@ -24,8 +24,7 @@ use crate::stored::MAX_STORED_AMOUNT;
 use crate::window_change::WindowChange;
 
 /// How long an operation waits for another process's write to finish before it fails with
-/// [`BudgetError::StoreUnavailable`], unless [`SqliteLedger::open_with_busy_timeout`] says
-/// otherwise.
+/// [`BudgetError::StoreUnavailable`], unless [`SqliteLedgerBuilder::timeout`] says otherwise.
 pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The schema this version writes (`PRAGMA user_version`).
@@ -77,7 +76,7 @@ const RETENTION_MS: i64 = EXPIRED_RESERVATION_RETENTION.as_millis() as i64;
 /// # fn main() -> Result<(), budget_core::BudgetError> {
 /// let tracker = BudgetTracker::builder()
 ///     .hard_limit_cents(1000.0)
-///     .ledger(Arc::new(SqliteLedger::open("budget.db")?))
+///     .ledger(Arc::new(SqliteLedger::builder("budget.db").build()?))
 ///     .build()?;
 /// # Ok(()) }
 /// ```
@@ -110,24 +109,44 @@ struct SqliteFailure {
     source: rusqlite::Error,
 }
 
+/// Configures a [`SqliteLedger`]; made by [`SqliteLedger::builder`].
+#[derive(Clone, Debug)]
+#[must_use = "a builder does nothing until .build() is called"]
+pub struct SqliteLedgerBuilder {
+    path: PathBuf,
+    timeout: Duration,
+}
+
 impl SqliteLedger {
-    /// Opens the ledger file at `path`, creating it (and its tables) if missing, with the
-    /// [`DEFAULT_BUSY_TIMEOUT`].
+    /// Starts configuring the ledger in the file at `path` (created, with its tables, if
+    /// missing).
+    pub fn builder(path: impl AsRef<Path>) -> SqliteLedgerBuilder {
+        SqliteLedgerBuilder {
+            path: path.as_ref().to_path_buf(),
+            timeout: DEFAULT_BUSY_TIMEOUT,
+        }
+    }
+}
+
+impl SqliteLedgerBuilder {
+    /// How long an operation waits for another process's transaction on the file before it
+    /// fails with [`BudgetError::StoreUnavailable`] (SQLite's busy timeout; default
+    /// [`DEFAULT_BUSY_TIMEOUT`]).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Opens the file, creating it and its tables if missing.
     ///
     /// This is blocking file I/O; call it once at startup. Errors: the file cannot be opened or
     /// created, or stays locked → [`BudgetError::StoreUnavailable`]; it is not a SQLite database
     /// or holds a newer schema → [`BudgetError::StoreData`].
-    pub fn open(path: impl AsRef<Path>) -> Result<SqliteLedger, BudgetError> {
-        SqliteLedger::open_with_busy_timeout(path, DEFAULT_BUSY_TIMEOUT)
-    }
-
-    /// [`SqliteLedger::open`] with a custom busy timeout: how long an operation waits for
-    /// another process's transaction before failing with [`BudgetError::StoreUnavailable`].
-    pub fn open_with_busy_timeout(
-        path: impl AsRef<Path>,
-        busy_timeout: Duration,
-    ) -> Result<SqliteLedger, BudgetError> {
-        let path = path.as_ref().to_path_buf();
+    pub fn build(self) -> Result<SqliteLedger, BudgetError> {
+        let SqliteLedgerBuilder {
+            path,
+            timeout: busy_timeout,
+        } = self;
         let fail = |action| {
             let path = path.clone();
             move |e| store_error(action, &path, e)
@@ -174,7 +193,9 @@ impl SqliteLedger {
             }),
         })
     }
+}
 
+impl SqliteLedger {
     /// The ledger file.
     pub fn path(&self) -> &Path {
         &self.inner.path
@@ -537,9 +558,26 @@ fn reset(tx: &Transaction<'_>) -> Result<(), OpError> {
     // Windows with reservations in flight stay (at zero spent); the rest are dropped.
     tx.execute_batch(
         "DELETE FROM budget_windows WHERE reserved = 0;
-         UPDATE budget_windows SET spent = 0;
-         DELETE FROM budget_reservations WHERE expired = 1;",
+         UPDATE budget_windows SET spent = 0;",
     )?;
+    // A reservation whose lease ran out is still a running call that may settle late: its
+    // lease charge stays, so it counts once in the fresh windows, like one still active.
+    let expired = tx
+        .prepare_cached(
+            "SELECT id, amount, day, month, expires_ms, expired FROM budget_reservations
+             WHERE expired = 1",
+        )?
+        .query_map([], held)?
+        .collect::<Result<Vec<_>, _>>()?;
+    for row in expired {
+        let held = to_held(row)?;
+        apply(
+            tx,
+            &held.day,
+            &held.month,
+            WindowChange::Charge(held.amount),
+        )?;
+    }
     Ok(())
 }
 

@@ -193,7 +193,9 @@ impl BudgetTracker {
     }
 
     /// Zeroes settled spend in every window. Reservations in flight stay reserved (their calls
-    /// are still running and will settle), and a pause stays in force.
+    /// are still running and will settle into the fresh windows), a reservation whose lease
+    /// ran out keeps its lease charge (it may still settle late, charging only the excess),
+    /// and a pause stays in force.
     pub async fn reset_all(&self) -> Result<(), BudgetError> {
         self.inner.ledger.reset().await
     }

@@ -480,7 +480,7 @@ mod sqlite {
         #[test]
         fn sqlite_ledger_matches_model_and_never_overspends(case in case()) {
             let dir = tempfile::tempdir().unwrap();
-            let ledger = SqliteLedger::open(dir.path().join("budget.db")).unwrap();
+            let ledger = SqliteLedger::builder(dir.path().join("budget.db")).build().unwrap();
             check(case, Arc::new(ledger))?;
         }
     }

@@ -53,15 +53,9 @@ async fn redis_cluster_passes_the_shared_ledger_checks_and_never_overspends() {
     let url = cluster.url();
     conformance::run_all(&|| ledger(&url, &fresh_namespace()), MAX_STORED_AMOUNT).await;
 
-    // The same budget through the node-list builder and through the URL, racing.
+    // The same budget through two pools, racing.
     let namespace = fresh_namespace();
-    let by_nodes: Arc<dyn Ledger> = Arc::new(
-        RedisLedger::cluster_builder(cluster.urls())
-            .namespace(&namespace)
-            .build()
-            .unwrap(),
-    );
-    conformance::concurrency(by_nodes, ledger(&url, &namespace), 64).await;
+    conformance::concurrency(ledger(&url, &namespace), ledger(&url, &namespace), 64).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -264,14 +258,112 @@ fn bad_configuration_is_refused_at_build() {
 }
 
 #[test]
-fn debug_output_never_shows_the_url_or_its_password() {
-    let ledger = RedisLedger::builder("redis://:hunter2-secret@127.0.0.1:6379/0")
-        .build()
-        .unwrap();
+fn debug_output_never_shows_a_password() {
+    let builder = RedisLedger::builder("redis://alice:hunter2-secret@127.0.0.1:6379/0");
+    let shown = format!("{builder:?}");
+    assert!(!shown.contains("hunter2"), "{shown}");
+    let ledger = builder.build().unwrap();
     let shown = format!("{ledger:?}");
+    assert!(!shown.contains("hunter2"), "{shown}");
     assert!(
-        !shown.contains("hunter2") && !shown.contains("6379"),
+        shown.contains("redis://alice:***@127.0.0.1:6379/0") && shown.contains("default"),
         "{shown}"
     );
-    assert!(shown.contains("default"), "{shown}");
+    for url in [
+        "redis+unix:///tmp/budget.sock?pass=hunter2-secret",
+        "redis://127.0.0.1:6379/0?password=hunter2-secret",
+    ] {
+        let shown = format!("{:?}", RedisLedger::builder(url).build().unwrap());
+        assert!(!shown.contains("hunter2"), "{shown}");
+    }
+    let error = RedisLedger::builder("redis://alice:hunter2-secret@127.0.0.1:notaport")
+        .build()
+        .unwrap_err();
+    assert!(
+        !format!("{error} {error:?}").contains("hunter2"),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_redis_that_may_evict_the_budget_is_refused_unless_allowed() {
+    let server = RedisServer::start_with_args(&["--maxmemory-policy", "allkeys-lru"]);
+    let namespace = fresh_namespace();
+    let refused = ledger(&server.url(), &namespace);
+    let err = reserve(&*refused, 100, Limits::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, BudgetError::EvictableStore { reason } if reason.contains("allkeys-lru")),
+        "{err:?}"
+    );
+    let message = err.to_string();
+    assert!(
+        message.contains("maxmemory-policy noeviction")
+            && message.contains("allow_evicting_redis(true)"),
+        "the error says how to fix it: {message}"
+    );
+    assert_eq!(
+        redis_cli(server.port(), &["DBSIZE"]).trim(),
+        "0",
+        "nothing reserved"
+    );
+
+    let allowed = RedisLedger::builder(server.url())
+        .namespace(&namespace)
+        .allow_evicting_redis(true)
+        .build()
+        .unwrap();
+    let r = reserve(&allowed, 100, Limits::default())
+        .await
+        .expect("allowed explicitly");
+    allowed.settle(&r, nanos(60), T0).await.unwrap();
+
+    // Fixing the server is enough: the refusing ledger checks again on its next call.
+    redis_cli(
+        server.port(),
+        &["CONFIG", "SET", "maxmemory-policy", "noeviction"],
+    );
+    reserve(&*refused, 100, Limits::default())
+        .await
+        .expect("works once the server cannot evict");
+    assert_windows(&snapshot(&*refused).await, 60, 100, "one budget");
+}
+
+#[tokio::test]
+async fn a_volatile_policy_is_refused_only_when_a_budget_key_can_expire() {
+    let server = RedisServer::start_with_args(&["--maxmemory-policy", "volatile-lru"]);
+    let namespace = fresh_namespace();
+    let first = ledger(&server.url(), &namespace);
+    reserve(&*first, 100, Limits::default())
+        .await
+        .expect("volatile-lru never evicts keys without a time to live");
+
+    let key = format!("{{budgetllm:{namespace}}}:ledger");
+    redis_cli(server.port(), &["EXPIRE", &key, "3600"]);
+    let err = reserve(&*ledger(&server.url(), &namespace), 100, Limits::default())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, BudgetError::EvictableStore { reason } if reason.contains(&key)),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_redis_that_does_not_allow_config_is_used() {
+    // Managed services often disable CONFIG: the policy cannot be known, so a warning is all.
+    let server = RedisServer::start_with_args(&[
+        "--maxmemory-policy",
+        "allkeys-lru",
+        "--rename-command",
+        "CONFIG",
+        "",
+    ]);
+    let ledger = ledger(&server.url(), &fresh_namespace());
+    let r = reserve(&*ledger, 100, Limits::default())
+        .await
+        .expect("used without CONFIG");
+    ledger.settle(&r, nanos(40), T0).await.unwrap();
+    assert_windows(&snapshot(&*ledger).await, 40, 0, "after settling");
 }

@@ -14,7 +14,11 @@ use budget_core::{BudgetError, Ledger, Limits, MAX_STORED_AMOUNT, SqliteLedger};
 use conformance::{T0, assert_windows, nanos, reserve, snapshot};
 
 fn open(path: &Path) -> Arc<dyn Ledger> {
-    Arc::new(SqliteLedger::open(path).expect("open the ledger file"))
+    Arc::new(
+        SqliteLedger::builder(path)
+            .build()
+            .expect("open the ledger file"),
+    )
 }
 
 /// Fails unless `err` is the SQLite ledger failing closed.
@@ -106,7 +110,7 @@ async fn a_killed_process_s_reservations_are_charged_exactly_once() {
 fn opening_a_file_in_a_missing_directory_is_store_unavailable() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("missing").join("budget.db");
-    let err = SqliteLedger::open(&path).unwrap_err();
+    let err = SqliteLedger::builder(&path).build().unwrap_err();
     assert_store_unavailable(&err);
     let message = format!("{err}: {}", std::error::Error::source(&err).unwrap());
     assert!(
@@ -124,7 +128,7 @@ fn a_file_that_is_not_a_database_is_store_data() {
         "these are not the tables you are looking for ".repeat(100),
     )
     .unwrap();
-    let err = SqliteLedger::open(&path).unwrap_err();
+    let err = SqliteLedger::builder(&path).build().unwrap_err();
     assert!(
         matches!(&err, BudgetError::StoreData { store: "sqlite", detail } if detail.contains("not a SQLite database")),
         "{err:?}"
@@ -135,12 +139,12 @@ fn a_file_that_is_not_a_database_is_store_data() {
 fn a_newer_schema_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("budget.db");
-    drop(SqliteLedger::open(&path).unwrap());
+    drop(SqliteLedger::builder(&path).build().unwrap());
     rusqlite::Connection::open(&path)
         .unwrap()
         .pragma_update(None, "user_version", 99)
         .unwrap();
-    let err = SqliteLedger::open(&path).unwrap_err();
+    let err = SqliteLedger::builder(&path).build().unwrap_err();
     assert!(
         matches!(&err, BudgetError::StoreData { detail, .. } if detail.contains("99")),
         "{err:?}"
@@ -151,7 +155,10 @@ fn a_newer_schema_is_refused() {
 async fn a_file_locked_past_the_busy_timeout_fails_closed_in_time() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("budget.db");
-    let ledger = SqliteLedger::open_with_busy_timeout(&path, Duration::from_millis(200)).unwrap();
+    let ledger = SqliteLedger::builder(&path)
+        .timeout(Duration::from_millis(200))
+        .build()
+        .unwrap();
     let mut other = rusqlite::Connection::open(&path).unwrap();
     let lock = other
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)

@@ -116,7 +116,7 @@ fn open(store: &Store, args: &Args) -> Result<Arc<dyn Ledger>, BudgetError> {
                 .into(),
             });
         }
-        Store::Sqlite { path } => Arc::new(SqliteLedger::open(path)?),
+        Store::Sqlite { path } => Arc::new(SqliteLedger::builder(path).build()?),
     })
 }
 

@@ -112,7 +112,7 @@ async fn status_table_pause_and_reset_on_a_sqlite_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("budget.db");
     let path_arg = path.to_str().unwrap();
-    let ledger: Arc<dyn Ledger> = Arc::new(SqliteLedger::open(&path).unwrap());
+    let ledger: Arc<dyn Ledger> = Arc::new(SqliteLedger::builder(&path).build().unwrap());
     spend(&*ledger, 7).await;
 
     let out = budgetllm(&[

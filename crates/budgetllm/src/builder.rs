@@ -68,6 +68,7 @@ pub struct ClientBuilder {
     lease: Option<Duration>,
     price_table: Option<PriceTable>,
     fallback_price: Option<ModelPrice>,
+    allowed_request_fields: Vec<String>,
     ledger: Option<Arc<dyn Ledger>>,
     cache_backend: Option<Arc<dyn CacheBackend>>,
     pub(crate) shared_stores: SharedStoreOptions,
@@ -97,6 +98,7 @@ impl Default for ClientBuilder {
             lease: None,
             price_table: None,
             fallback_price: None,
+            allowed_request_fields: Vec::new(),
             ledger: None,
             cache_backend: None,
             shared_stores: SharedStoreOptions::default(),
@@ -227,6 +229,25 @@ impl ClientBuilder {
         self
     }
 
+    /// Lets requests carry these top-level fields, which the estimator cannot bound, **at your
+    /// own risk**.
+    ///
+    /// Every field a provider reads must be counted in a call's worst case, or a limit could be
+    /// broken. Fields known to carry no input (sampling settings) and fields the estimator
+    /// counts (messages, tools, `system`, …) are always accepted; any other field is refused
+    /// with [`Error::Pricing`] naming it, before anything is sent. An allowed field is counted
+    /// by the length of its JSON text, so the risk is only content it makes the provider fetch
+    /// by reference (e.g. `mcp_servers`).
+    pub fn allow_request_fields<I, S>(mut self, fields: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.allowed_request_fields
+            .extend(fields.into_iter().map(Into::into));
+        self
+    }
+
     /// Where spend, reservations and the pause flag are kept. Default: the shared store of
     /// `redis_url` / `state_path` when set, else a fresh in-memory ledger (this client and its
     /// clones only).
@@ -354,8 +375,11 @@ impl ClientBuilder {
         if let Some(price) = self.fallback_price {
             prices = prices.with_fallback_price(price);
         }
+        if !self.allowed_request_fields.is_empty() {
+            prices = prices.allow_request_fields(self.allowed_request_fields);
+        }
 
-        let transports = builtin_transports(
+        let (transports, endpoints) = builtin_transports(
             ProviderSettings::resolve(
                 self.openai_key,
                 "OPENAI_API_KEY",
@@ -371,8 +395,8 @@ impl ClientBuilder {
             self.transports,
             &prices,
         )?;
-        let router =
-            Router::new(transports, self.routes).map_err(|reason| config("route", reason))?;
+        let router = Router::new(transports, self.routes, &endpoints)
+            .map_err(|reason| config("route", reason))?;
 
         Ok(Client::new(
             router,
@@ -391,6 +415,9 @@ pub(crate) fn config(option: &'static str, reason: impl Into<String>) -> Error {
         reason: reason.into(),
     }
 }
+
+/// The base URL of each built-in transport, by transport name.
+type Endpoints = Vec<(&'static str, String)>;
 
 /// A provider's key and base URL, from the builder or else the environment.
 struct ProviderSettings {
@@ -436,7 +463,8 @@ fn check_key(option: &'static str, key: Option<&str>) -> Result<(), Error> {
 }
 
 /// The built-in OpenAI (always) and Anthropic (when configured) transports, unless the user
-/// registered their own under those names, followed by the user's transports.
+/// registered their own under those names, followed by the user's transports; and the base
+/// URL of each built-in one (its identity in cache keys).
 ///
 /// Anthropic requires `max_tokens`; a request without one is sent the model's maximum output
 /// from the price table — the same bound its reservation was estimated with, so the
@@ -446,13 +474,15 @@ fn builtin_transports(
     anthropic: ProviderSettings,
     custom: NamedTransports,
     prices: &PriceTable,
-) -> Result<NamedTransports, Error> {
+) -> Result<(NamedTransports, Endpoints), Error> {
     let registered = |name: &str| custom.iter().any(|(n, _)| n == name);
     let mut transports: NamedTransports = Vec::new();
+    let mut endpoints = Vec::new();
     if !registered(OPENAI) {
         check_key("openai_key", openai.key.as_deref())?;
-        let mut builder = OpenAiTransport::builder()
-            .base_url(openai.base_url.as_deref().unwrap_or(OPENAI_BASE_URL));
+        let base_url = openai.base_url.as_deref().unwrap_or(OPENAI_BASE_URL);
+        endpoints.push((OPENAI, base_url.to_owned()));
+        let mut builder = OpenAiTransport::builder().base_url(base_url);
         if let Some(key) = openai.key {
             builder = builder.api_key(key);
         }
@@ -464,8 +494,10 @@ fn builtin_transports(
     if !registered(ANTHROPIC) && anthropic.is_configured() {
         check_key("anthropic_key", anthropic.key.as_deref())?;
         let prices = prices.clone();
+        let base_url = anthropic.base_url.as_deref().unwrap_or(ANTHROPIC_BASE_URL);
+        endpoints.push((ANTHROPIC, base_url.to_owned()));
         let mut builder = AnthropicTransport::builder()
-            .base_url(anthropic.base_url.as_deref().unwrap_or(ANTHROPIC_BASE_URL))
+            .base_url(base_url)
             .default_max_tokens(move |model| {
                 prices
                     .resolve(model)
@@ -484,7 +516,7 @@ fn builtin_transports(
         transports.push((ANTHROPIC.to_owned(), Arc::new(transport)));
     }
     transports.extend(custom);
-    Ok(transports)
+    Ok((transports, endpoints))
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -511,6 +543,7 @@ impl fmt::Debug for ClientBuilder {
             .field("lease", &self.lease)
             .field("price_table", &self.price_table.as_ref().map(|_| ".."))
             .field("fallback_price", &self.fallback_price)
+            .field("allowed_request_fields", &self.allowed_request_fields)
             .field("ledger", &self.ledger)
             .field("cache_backend", &self.cache_backend)
             .field("shared_stores", &self.shared_stores)

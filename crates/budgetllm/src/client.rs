@@ -3,25 +3,15 @@
 use std::fmt;
 use std::sync::Arc;
 
-use budget_core::{BudgetExceeded, BudgetTracker, Money, ReservationGuard};
-use llm_pricing::{PriceTable, ServiceTier};
-use llm_transport::{CallOutcome, ChatRequest, Message, TokenUsage, TransportError};
-use prompt_cache::{CacheKey, PromptCache};
+use budget_core::{BudgetExceeded, BudgetTracker};
+use llm_pricing::PriceTable;
+use llm_transport::{ChatRequest, Message};
+use prompt_cache::PromptCache;
 
 use crate::builder::ClientBuilder;
 use crate::completions::Chat;
-use crate::request::PreparedRequest;
 use crate::routing::Router;
-use crate::{ChatCompletion, Error, Status};
-
-/// What a call holds once admitted: a free cached answer, or a reservation to settle.
-#[derive(Debug)]
-pub(crate) enum Admitted {
-    /// The cached answer (the client is not paused).
-    Cached(Box<llm_transport::ChatCompletion>),
-    /// The reservation of the call's worst case.
-    Reserved(ReservationGuard),
-}
+use crate::{ChatCompletion, Error, Scope, Status};
 
 /// The soft-mode alert callback.
 pub(crate) type BudgetAlert = Arc<dyn Fn(&BudgetExceeded) + Send + Sync>;
@@ -52,12 +42,14 @@ pub struct Client {
 
 /// What every call needs, shared by the clones of a client.
 pub(crate) struct Inner {
-    pub(crate) router: Router,
+    pub(crate) router: Arc<Router>,
     pub(crate) tracker: BudgetTracker,
     pub(crate) cache: PromptCache,
     pub(crate) prices: PriceTable,
-    default_model: String,
-    on_budget_exceeded: Option<BudgetAlert>,
+    pub(crate) default_model: String,
+    pub(crate) on_budget_exceeded: Option<BudgetAlert>,
+    /// The second budget every paid call must also fit in ([`Client::scoped`]).
+    pub(crate) scope: Option<Scope>,
 }
 
 impl Client {
@@ -71,12 +63,13 @@ impl Client {
     ) -> Client {
         Client {
             inner: Arc::new(Inner {
-                router,
+                router: Arc::new(router),
                 tracker,
                 cache,
                 prices,
                 default_model,
                 on_budget_exceeded,
+                scope: None,
             }),
         }
     }
@@ -94,6 +87,48 @@ impl Client {
     /// [`Error::Config`] when an environment value is unusable (e.g. a malformed base URL).
     pub fn from_env() -> Result<Client, Error> {
         Client::builder().build()
+    }
+
+    /// A client that shares this one's transports, prices, cache backend and budget, and
+    /// reserves every paid call against `scope`'s budget as well.
+    ///
+    /// Both budgets are hard and race-free on their stores: the scope's is reserved first, then
+    /// the client's own, and a refusal by the second releases the first, so a refused call
+    /// spends nothing anywhere. Both are settled at the call's exact cost. Pause either one to
+    /// stop the scoped calls ([`Error::ScopePaused`] for the scope's switch). Cheap: nothing is
+    /// connected or copied but a few reference counts, so a gateway can make one per request.
+    /// Scoping a scoped client replaces its scope.
+    pub fn scoped(&self, scope: Scope) -> Client {
+        let inner = &*self.inner;
+        let cache = match &scope.cache_namespace {
+            Some(namespace) => {
+                let mut builder = PromptCache::builder(inner.cache.backend().clone())
+                    .enabled(inner.cache.is_enabled())
+                    .namespace(namespace.clone());
+                if let Some(ttl) = inner.cache.default_ttl() {
+                    builder = builder.default_ttl(ttl);
+                }
+                builder.build()
+            }
+            None => inner.cache.clone(),
+        };
+        Client {
+            inner: Arc::new(Inner {
+                router: inner.router.clone(),
+                tracker: inner.tracker.clone(),
+                cache,
+                prices: inner.prices.clone(),
+                default_model: inner.default_model.clone(),
+                on_budget_exceeded: inner.on_budget_exceeded.clone(),
+                scope: Some(scope),
+            }),
+        }
+    }
+
+    /// The scope this client's calls are also reserved against, if it was made by
+    /// [`scoped`](Self::scoped).
+    pub fn scope(&self) -> Option<&Scope> {
+        self.inner.scope.as_ref()
     }
 
     /// The chat API: `client.chat().completions().create(..)`.
@@ -173,125 +208,6 @@ impl Client {
     }
 }
 
-impl Inner {
-    /// Checks every call passes before anything else: the request is well-formed and its
-    /// model has a price. Nothing is sent or spent when either fails.
-    pub(crate) fn admit(&self, request: ChatRequest) -> Result<PreparedRequest, Error> {
-        let prepared = PreparedRequest::new(request, self.cache.is_enabled())?;
-        self.prices.resolve(&prepared.request.model)?;
-        Ok(prepared)
-    }
-
-    /// A cached answer for the call, or else a reservation of its worst case.
-    ///
-    /// Pause stops every call, cache hits included: a hit is served only after the pause flag
-    /// was read, and a paid call's reservation refuses atomically when paused — so a paid call
-    /// costs the ledger two operations (reserve, settle), not three. A lookup is counted in the
-    /// cache statistics only when the call is not refused for the pause.
-    pub(crate) async fn cached_or_reserved(
-        &self,
-        prepared: &PreparedRequest,
-        key: Option<&CacheKey>,
-    ) -> Result<Admitted, Error> {
-        let lookup = match key {
-            Some(key) => Some(self.cache.lookup_as(key).await),
-            None => None,
-        };
-        let miss = match lookup {
-            Some(lookup) if lookup.is_hit() => {
-                if self.tracker.is_paused().await? {
-                    return Err(Error::Paused);
-                }
-                match lookup.count().await {
-                    Some(hit) => return Ok(Admitted::Cached(Box::new(hit.response))),
-                    None => None,
-                }
-            }
-            other => other,
-        };
-        let reserved = self.reserve(prepared).await;
-        if let Some(miss) = miss {
-            if matches!(reserved, Err(Error::Paused)) {
-                miss.discard();
-            } else {
-                miss.count().await;
-            }
-        }
-        reserved.map(Admitted::Reserved)
-    }
-
-    /// Estimates the worst case and reserves it; in soft mode, alerts when the reservation
-    /// goes over a limit.
-    pub(crate) async fn reserve(
-        &self,
-        prepared: &PreparedRequest,
-    ) -> Result<ReservationGuard, Error> {
-        let estimate = self
-            .prices
-            .estimate(&prepared.request.model, &prepared.body)?;
-        let guard = self.tracker.reserve(estimate.cost).await?;
-        if let (Some(exceeded), Some(alert)) = (guard.exceeded(), &self.on_budget_exceeded) {
-            alert(exceeded);
-        }
-        Ok(guard)
-    }
-
-    /// Settles a finished call at the exact price of `usage`, at the prices of the service
-    /// tier the provider reported (priority and flex calls have their own). Returns what the
-    /// call cost.
-    ///
-    /// A usage that cannot be priced is charged the whole reservation (when unsure, charge).
-    /// A ledger failure is logged, not returned: the provider already answered, and the
-    /// reservation's lease charges it in full later.
-    pub(crate) async fn settle(
-        &self,
-        guard: ReservationGuard,
-        model: &str,
-        usage: &TokenUsage,
-        service_tier: Option<&str>,
-    ) -> Money {
-        let tier = ServiceTier::from_reported(service_tier);
-        let cost = match self.prices.cost_at_tier(model, &pricing_usage(usage), tier) {
-            Ok(cost) => cost.total,
-            Err(error) => {
-                tracing::warn!(%error, model, "cannot price the reported usage; charging the reservation");
-                guard.amount()
-            }
-        };
-        if let Err(error) = self.tracker.settle(guard, cost).await {
-            tracing::warn!(%error, "cannot settle the call; its reservation's lease will charge it in full");
-        }
-        cost
-    }
-
-    /// Ends a failed call: a refused one is released (it cost nothing), one whose outcome is
-    /// unknown is charged its whole reservation.
-    pub(crate) async fn conclude_failure(&self, guard: ReservationGuard, error: &TransportError) {
-        let concluded = match error.outcome() {
-            CallOutcome::Refused => self.tracker.release(guard).await,
-            CallOutcome::Unknown => {
-                let amount = guard.amount();
-                self.tracker.settle(guard, amount).await
-            }
-        };
-        if let Err(ledger_error) = concluded {
-            tracing::warn!(error = %ledger_error, "cannot conclude a failed call; its reservation's lease will charge it in full");
-        }
-    }
-}
-
-/// The transport's normalised usage in the pricing crate's disjoint parts.
-fn pricing_usage(usage: &TokenUsage) -> llm_pricing::Usage {
-    llm_pricing::Usage {
-        uncached_input_tokens: usage.uncached_input_tokens(),
-        cache_read_tokens: usage.cache_read_tokens,
-        cache_write_5m_tokens: usage.cache_write_5m_tokens,
-        cache_write_1h_tokens: usage.cache_write_1h_tokens,
-        output_tokens: usage.output_tokens.saturating_sub(usage.reasoning_tokens),
-        reasoning_tokens: usage.reasoning_tokens.min(usage.output_tokens),
-    }
-}
-
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let inner = &*self.inner;
@@ -301,6 +217,7 @@ impl fmt::Debug for Client {
             .field("cache", &inner.cache)
             .field("prices", &format_args!("{} models", inner.prices.len()))
             .field("default_model", &inner.default_model)
+            .field("scope", &inner.scope)
             .field(
                 "on_budget_exceeded",
                 &inner.on_budget_exceeded.as_ref().map(|_| ".."),

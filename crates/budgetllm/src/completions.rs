@@ -1,14 +1,11 @@
 //! `client.chat().completions()`: the calls, following the reservation protocol.
 
 use budget_core::Money;
-use std::sync::Arc;
+use llm_transport::ChatRequest;
 
-use llm_transport::{ChatRequest, Transport};
-use prompt_cache::CacheKey;
-
-use crate::client::{Admitted, Client, Inner};
+use crate::call::{Admission, Admitted};
+use crate::client::Client;
 use crate::request::PreparedRequest;
-use crate::response::openai_usage;
 use crate::stream::ChatStream;
 use crate::{ChatCompletion, Error};
 
@@ -58,41 +55,47 @@ impl Completions<'_> {
     /// messages), [`Error::Pricing`] (unknown model), [`Error::Transport`], [`Error::Budget`].
     pub async fn create(self, request: ChatRequest) -> Result<ChatCompletion, Error> {
         let inner = &*self.client.inner;
-        let prepared = inner.admit(request)?;
-        let key = cache_key(inner, &prepared);
-        let guard = match inner.cached_or_reserved(&prepared, key.as_ref()).await? {
+        let admission = inner.admit(request)?;
+        let reservations = match inner.cached_or_reserved(&admission).await? {
             Admitted::Cached(hit) => {
                 return Ok(ChatCompletion::from_provider(
-                    *hit,
+                    hit,
                     &Default::default(),
                     Money::ZERO,
                     true,
                 ));
             }
-            Admitted::Reserved(guard) => guard,
+            Admitted::Reserved(reservations) => reservations,
         };
-        let model = prepared.request.model.clone();
-        let (transport, upstream) = route(inner, prepared.request);
-        let response = match transport.complete(upstream).await {
+        let Admission {
+            prepared,
+            transport,
+            key,
+        } = admission;
+        let PreparedRequest { request, body, .. } = prepared;
+        let model = request.model.clone();
+        let response = match transport.complete(request).await {
             Ok(response) => response,
             Err(error) => {
-                inner.conclude_failure(guard, &error).await;
+                inner.conclude_failure(reservations, &error).await;
                 return Err(error.into());
             }
         };
         let cost = inner
             .settle(
-                guard,
+                reservations,
                 &model,
+                &body,
                 &response.usage,
                 response.completion.service_tier.as_deref(),
             )
             .await;
         let mut completion = response.completion;
         if completion.usage.is_none() {
-            completion.usage = Some(openai_usage(&response.usage));
+            completion.usage = Some(response.usage.to_openai());
         }
-        if let Some(key) = &key {
+        // An unfinished turn (Anthropic `pause_turn`) is half an answer: never cached.
+        if let Some(key) = key.as_ref().filter(|_| completion.is_final_turn()) {
             inner.cache.set(key, &completion, cost).await;
         }
         Ok(ChatCompletion::from_provider(
@@ -115,43 +118,31 @@ impl Completions<'_> {
     /// arrive as items of the stream.
     pub async fn create_stream(self, request: ChatRequest) -> Result<ChatStream, Error> {
         let inner = &self.client.inner;
-        let prepared = inner.admit(request)?;
-        let key = cache_key(inner, &prepared);
-        let guard = match inner.cached_or_reserved(&prepared, key.as_ref()).await? {
-            Admitted::Cached(hit) => return Ok(ChatStream::cached(*hit)),
-            Admitted::Reserved(guard) => guard,
+        let admission = inner.admit(request)?;
+        let reservations = match inner.cached_or_reserved(&admission).await? {
+            Admitted::Cached(hit) => return Ok(ChatStream::cached(hit)),
+            Admitted::Reserved(reservations) => reservations,
         };
-        let model = prepared.request.model.clone();
-        let (transport, upstream) = route(inner, prepared.request);
-        match transport.stream(upstream).await {
+        let Admission {
+            prepared,
+            transport,
+            key,
+        } = admission;
+        let PreparedRequest { request, body, .. } = prepared;
+        let model = request.model.clone();
+        match transport.stream(request).await {
             Ok(chunks) => Ok(ChatStream::live(
                 chunks,
-                guard,
+                reservations,
                 model,
+                body,
                 key,
                 self.client.inner.clone(),
             )),
             Err(error) => {
-                inner.conclude_failure(guard, &error).await;
+                inner.conclude_failure(reservations, &error).await;
                 Err(error.into())
             }
         }
     }
-}
-
-/// The cache key of this call, or `None` when it bypasses the cache.
-fn cache_key(inner: &Inner, prepared: &PreparedRequest) -> Option<CacheKey> {
-    prepared.use_cache.then(|| inner.cache.key(&prepared.body))
-}
-
-/// The transport that serves the request's model, and the request as that transport gets it.
-fn route(inner: &Inner, mut request: ChatRequest) -> (&Arc<dyn Transport>, ChatRequest) {
-    let selection = inner.router.select(&request.model);
-    if let Some(bare) = selection
-        .strip_prefix
-        .and_then(|prefix| request.model.strip_prefix(prefix))
-    {
-        request.model = bare.to_owned();
-    }
-    (selection.transport, request)
 }

@@ -22,6 +22,23 @@ pub enum Error {
     /// Call [`Client::resume`](crate::Client::resume) to allow calls again.
     #[error("budget is paused: every call is refused until resume() is called")]
     Paused,
+    /// The call does not fit in the budget of the client's [`Scope`](crate::Scope) (e.g. a
+    /// gateway key's budget; see [`Client::scoped`](crate::Client::scoped)). Nothing was sent
+    /// and nothing was spent in any budget.
+    #[error("budget of `{scope}`: {exceeded}")]
+    ScopeBudgetExceeded {
+        /// The scope's name.
+        scope: String,
+        /// Which of its limits, and how far it is used.
+        exceeded: BudgetExceeded,
+    },
+    /// The client's [`Scope`](crate::Scope) is paused; its calls are refused, cached ones
+    /// included, until its budget is resumed.
+    #[error("budget of `{scope}` is paused: its calls are refused until it is resumed")]
+    ScopePaused {
+        /// The scope's name.
+        scope: String,
+    },
     /// A [`ClientBuilder`](crate::ClientBuilder) option was unusable.
     #[error("invalid client option `{option}`: {reason}")]
     Config {
@@ -65,10 +82,13 @@ impl From<BudgetError> for Error {
 }
 
 impl Error {
-    /// The limit that was hit, when this is [`Error::BudgetExceeded`].
+    /// The limit that was hit, when this is [`Error::BudgetExceeded`] or
+    /// [`Error::ScopeBudgetExceeded`].
     pub fn budget_exceeded(&self) -> Option<&BudgetExceeded> {
         match self {
-            Error::BudgetExceeded(exceeded) => Some(exceeded),
+            Error::BudgetExceeded(exceeded) | Error::ScopeBudgetExceeded { exceeded, .. } => {
+                Some(exceeded)
+            }
             _ => None,
         }
     }

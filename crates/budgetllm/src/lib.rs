@@ -95,12 +95,14 @@
 //! ```
 
 mod builder;
+mod call;
 mod client;
 mod completions;
 mod error;
 mod request;
 mod response;
 mod routing;
+mod scope;
 mod shared_stores;
 mod status;
 mod stream;
@@ -124,6 +126,7 @@ pub use prompt_cache::CacheStats;
 pub use request::ChatRequestExt;
 pub use response::ChatCompletion;
 pub use routing::{ANTHROPIC, OPENAI, Route};
+pub use scope::Scope;
 pub use status::Status;
 pub use stream::{ChatStream, StreamSummary};
 

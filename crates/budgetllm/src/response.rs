@@ -1,9 +1,7 @@
 //! [`ChatCompletion`]: the provider's OpenAI-shaped answer plus what it cost.
 
 use budget_core::Money;
-use llm_transport::{
-    Choice, CompletionTokensDetails, Extra, PromptTokensDetails, TokenUsage, Usage,
-};
+use llm_transport::{Choice, Extra, TokenUsage, Usage};
 use serde::{Deserialize, Serialize};
 
 /// A chat completion as the client returns it: the OpenAI `chat.completion` body, plus
@@ -72,30 +70,12 @@ impl ChatCompletion {
             created,
             model,
             choices,
-            usage: reported.unwrap_or_else(|| openai_usage(usage)),
+            usage: reported.unwrap_or_else(|| usage.to_openai()),
             system_fingerprint,
             service_tier,
             extra,
             cost_cents: cost.cents(),
             cache_hit,
         }
-    }
-}
-
-/// OpenAI's usage block for a normalised usage.
-pub(crate) fn openai_usage(usage: &TokenUsage) -> Usage {
-    Usage {
-        prompt_tokens: usage.input_tokens_total,
-        completion_tokens: usage.output_tokens,
-        total_tokens: usage.total_tokens(),
-        prompt_tokens_details: Some(PromptTokensDetails {
-            cached_tokens: Some(usage.cache_read_tokens),
-            ..PromptTokensDetails::default()
-        }),
-        completion_tokens_details: Some(CompletionTokensDetails {
-            reasoning_tokens: Some(usage.reasoning_tokens),
-            ..CompletionTokensDetails::default()
-        }),
-        extra: Extra::new(),
     }
 }

@@ -82,6 +82,9 @@ impl fmt::Debug for Route {
 pub(crate) struct Router {
     /// Registered transports, by name (built-in ones included).
     transports: NamedTransports,
+    /// What identifies each transport's upstream in cache keys: its name, and its base URL
+    /// (without credentials) where the client knows it.
+    identities: Vec<String>,
     /// User rules (first match wins), as indexes into `transports`.
     rules: Vec<(Route, usize)>,
     /// The built-in Anthropic transport, when configured.
@@ -94,14 +97,18 @@ pub(crate) struct Router {
 #[derive(Debug)]
 pub(crate) struct Selection<'a> {
     pub(crate) transport: &'a Arc<dyn Transport>,
+    /// The upstream's identity, for the cache key.
+    pub(crate) identity: &'a str,
     pub(crate) strip_prefix: Option<&'static str>,
 }
 
 impl Router {
-    /// `transports` must contain [`OPENAI`]; `rules` name transports by name.
+    /// `transports` must contain [`OPENAI`]; `rules` name transports by name; `endpoints`
+    /// gives the base URL of the transports whose URL the client knows (the built-in ones).
     pub(crate) fn new(
         transports: NamedTransports,
         rules: Vec<(Route, String)>,
+        endpoints: &[(&str, String)],
     ) -> Result<Router, String> {
         let index = |name: &str| transports.iter().position(|(n, _)| n == name);
         let default = index(OPENAI).ok_or_else(|| format!("no `{OPENAI}` transport"))?;
@@ -116,8 +123,21 @@ impl Router {
                 )),
             })
             .collect::<Result<_, _>>()?;
+        let identities = transports
+            .iter()
+            .map(|(name, _)| {
+                match endpoints
+                    .iter()
+                    .find(|(endpoint_name, _)| endpoint_name == name)
+                {
+                    Some((_, url)) => format!("{name} {}", without_credentials(url)),
+                    None => name.clone(),
+                }
+            })
+            .collect();
         Ok(Router {
             transports,
+            identities,
             rules,
             anthropic,
             default,
@@ -127,29 +147,39 @@ impl Router {
     /// User rules first, then `claude-*` / `anthropic/*` to Anthropic (when configured), then
     /// the OpenAI-compatible default.
     pub(crate) fn select(&self, model: &str) -> Selection<'_> {
+        let (index, strip_prefix) = self.choose(model);
+        Selection {
+            transport: &self.transports[index].1,
+            identity: &self.identities[index],
+            strip_prefix,
+        }
+    }
+
+    /// The index of the transport that serves `model`, and the prefix to strip.
+    fn choose(&self, model: &str) -> (usize, Option<&'static str>) {
         if let Some((_, i)) = self.rules.iter().find(|(route, _)| route.matches(model)) {
-            return Selection {
-                transport: &self.transports[*i].1,
-                strip_prefix: None,
-            };
+            return (*i, None);
         }
         if let Some(i) = self.anthropic {
             if model.starts_with(ANTHROPIC_PREFIX) {
-                return Selection {
-                    transport: &self.transports[i].1,
-                    strip_prefix: Some(ANTHROPIC_PREFIX),
-                };
+                return (i, Some(ANTHROPIC_PREFIX));
             }
             if model.starts_with("claude-") {
-                return Selection {
-                    transport: &self.transports[i].1,
-                    strip_prefix: None,
-                };
+                return (i, None);
             }
         }
-        Selection {
-            transport: &self.transports[self.default].1,
-            strip_prefix: None,
-        }
+        (self.default, None)
+    }
+}
+
+/// `url` without a `user:password@` part, so no credential reaches a cache key.
+fn without_credentials(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
+        None => url.to_owned(),
     }
 }

@@ -24,6 +24,8 @@ pub(crate) struct SharedStoreOptions {
     #[cfg(feature = "redis")]
     redis_url: Option<String>,
     #[cfg(feature = "redis")]
+    cache_redis_url: Option<String>,
+    #[cfg(feature = "redis")]
     redis_timeout: Option<Duration>,
     #[cfg(feature = "sqlite")]
     state_path: Option<PathBuf>,
@@ -42,9 +44,11 @@ impl ClientBuilder {
     /// Shares the budget, the pause switch and the prompt cache with every process that uses
     /// the same Redis and [`namespace`](Self::namespace): one hard limit for a whole fleet.
     ///
-    /// `url` names one server — `redis://[user:password@]host[:port][/db]`, or `rediss://…`
-    /// for TLS — or a Redis Cluster: `redis+cluster://[user:password@]host1:port1,host2:port2,…`
-    /// (the credentials apply to every node; any reachable subset of the nodes will do).
+    /// `url` names one server — `redis://[user:password@]host[:port][/db]`, or
+    /// `redis+unix:///path/to/socket` — or a Redis Cluster:
+    /// `redis+cluster://[user:password@]host1:port1,host2:port2,…` (the credentials apply to
+    /// every node; any reachable subset of the nodes will do). TLS URLs (`rediss://`) are a
+    /// configuration error: this version has no TLS built in.
     ///
     /// - The budget lives in a [`RedisLedger`](crate::core::RedisLedger): every reserve and
     ///   settle is one Lua script, so the limit holds however many processes call at once.
@@ -52,6 +56,10 @@ impl ClientBuilder {
     ///   [`RedisBackend`](crate::cache::RedisBackend).
     /// - All keys share the hash tag `{budgetllm:<namespace>}` (one cluster slot) and hold no
     ///   secrets.
+    /// - A Redis whose `maxmemory-policy` may evict the budget's keys (`allkeys-*`) is refused
+    ///   by the ledger with [`BudgetError::EvictableStore`](crate::core::BudgetError::EvictableStore):
+    ///   give it `noeviction`, or put the cache on an evicting Redis of its own with
+    ///   [`cache_redis_url`](Self::cache_redis_url).
     ///
     /// Failure is asymmetric on purpose: when Redis cannot be reached within
     /// [`redis_timeout`](Self::redis_timeout), calls fail closed with [`Error::Budget`] (no
@@ -98,10 +106,44 @@ impl ClientBuilder {
         self
     }
 
-    /// The longest any Redis operation may take, connecting included, when
-    /// [`redis_url`](Self::redis_url) is set. Default: 1 second
-    /// ([`DEFAULT_REDIS_TIMEOUT`](crate::core::DEFAULT_REDIS_TIMEOUT)). After it, a budget
-    /// operation fails with [`Error::Budget`] and a cache lookup is a miss. Must be above zero.
+    /// Keeps the prompt cache (answers and statistics) in the Redis at `url` instead of the
+    /// one [`redis_url`](Self::redis_url) names — or, without `redis_url`, next to whatever
+    /// ledger the client has (in memory, [`state_path`](Self::state_path)'s file, or
+    /// [`ledger`](Self::ledger)). The URL forms are those of `redis_url`.
+    ///
+    /// Why two Redis: a Redis that runs out of memory under an `allkeys-*`
+    /// `maxmemory-policy` evicts keys. For a cache that is fine — an evicted answer is paid
+    /// for again — so a memory-bounded, evicting Redis suits it well. For the budget it is
+    /// not: an evicted budget forgets what was spent and reserved, so the ledger refuses such
+    /// a Redis ([`BudgetError::EvictableStore`](crate::core::BudgetError::EvictableStore))
+    /// unless told otherwise. Put the cache on the evicting Redis and the budget on one with
+    /// `maxmemory-policy noeviction`.
+    ///
+    /// A cache backend passed to [`cache_backend`](Self::cache_backend) is used instead.
+    /// Needs the `redis` feature (on by default).
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), budgetllm::Error> {
+    /// let client = budgetllm::Client::builder()
+    ///     .daily_limit_cents(500)
+    ///     .redis_url("redis://budget.internal:6379/0") // noeviction
+    ///     .cache_redis_url("redis://cache.internal:6379/0") // allkeys-lru, bounded memory
+    ///     .build()?;
+    /// # let _ = client;
+    /// # Ok(()) }
+    /// ```
+    pub fn cache_redis_url(mut self, url: impl Into<String>) -> Self {
+        self.shared_stores.cache_redis_url = Some(url.into());
+        self
+    }
+
+    /// The longest any Redis operation may take, connecting included, for the ledger and the
+    /// cache alike. Default: each store's own — 1 second for the ledger
+    /// ([`DEFAULT_REDIS_TIMEOUT`](crate::core::DEFAULT_REDIS_TIMEOUT)), which fails closed,
+    /// and 500 ms for the cache
+    /// ([`cache::DEFAULT_REDIS_TIMEOUT`](crate::cache::DEFAULT_REDIS_TIMEOUT)), which fails
+    /// open and so gives up sooner. After it, a budget operation fails with [`Error::Budget`]
+    /// and a cache lookup is a miss. Must be above zero.
     pub fn redis_timeout(mut self, timeout: Duration) -> Self {
         self.shared_stores.redis_timeout = Some(timeout);
         self
@@ -147,7 +189,7 @@ impl ClientBuilder {
 }
 
 impl SharedStoreOptions {
-    /// Opens the configured shared store. No network I/O (Redis connects on first use); a
+    /// Opens the configured shared stores. No network I/O (Redis connects on first use); a
     /// state file is opened and its tables created.
     #[cfg_attr(
         not(any(feature = "redis", feature = "sqlite")),
@@ -162,55 +204,86 @@ impl SharedStoreOptions {
                  or a SQLite file (shared on one machine), not both",
             ));
         }
+        #[allow(unused_mut)]
+        let mut stores = SharedStores::default();
         #[cfg(feature = "redis")]
-        if let Some(url) = self.redis_url {
-            return redis_stores(&url, self.redis_timeout, namespace, cache_ttl);
+        if let Some(url) = &self.redis_url {
+            stores = SharedStores {
+                ledger: Some(redis_ledger(url, self.redis_timeout, namespace)?),
+                cache: Some(redis_cache(
+                    url,
+                    "redis_url",
+                    self.redis_timeout,
+                    cache_ttl,
+                )?),
+            };
         }
         #[cfg(feature = "sqlite")]
-        if let Some(path) = self.state_path {
-            return sqlite_stores(&path, cache_ttl);
+        if let Some(path) = &self.state_path {
+            stores = sqlite_stores(path, cache_ttl)?;
         }
-        Ok(SharedStores::default())
+        #[cfg(feature = "redis")]
+        if let Some(url) = &self.cache_redis_url {
+            stores.cache = Some(redis_cache(
+                url,
+                "cache_redis_url",
+                self.redis_timeout,
+                cache_ttl,
+            )?);
+        }
+        Ok(stores)
     }
 }
 
 #[cfg(feature = "redis")]
-fn redis_stores(
+fn redis_ledger(
     url: &str,
     timeout: Option<Duration>,
     namespace: &str,
-    cache_ttl: Duration,
-) -> Result<SharedStores, Error> {
-    use budget_core::{BudgetError, DEFAULT_REDIS_TIMEOUT, RedisLedger};
-    use prompt_cache::RedisBackend;
+) -> Result<Arc<dyn Ledger>, Error> {
+    use budget_core::{BudgetError, RedisLedger};
 
-    let timeout = timeout.unwrap_or(DEFAULT_REDIS_TIMEOUT);
-    let ledger = RedisLedger::builder(url)
-        .namespace(namespace)
-        .timeout(timeout)
-        .build()
-        .map_err(|error| match error {
-            BudgetError::InvalidConfig { option, reason } => config(
-                match option {
-                    "timeout" => "redis_timeout",
-                    "namespace" => "namespace",
-                    _ => "redis_url",
-                },
-                reason,
-            ),
-            other => config("redis_url", describe(&other)),
-        })?;
-    // The same timeout bounds cache operations: while Redis is slow or down, a lookup is a
-    // miss after it (and the call itself fails closed on the ledger anyway).
-    let cache = RedisBackend::builder(url)
-        .timeout(timeout)
-        .default_ttl(cache_ttl)
-        .build()
-        .map_err(|error| config("redis_url", describe(&error)))?;
-    Ok(SharedStores {
-        ledger: Some(Arc::new(ledger)),
-        cache: Some(Arc::new(cache)),
-    })
+    let mut ledger = RedisLedger::builder(url).namespace(namespace);
+    if let Some(timeout) = timeout {
+        ledger = ledger.timeout(timeout);
+    }
+    let ledger = ledger.build().map_err(|error| match error {
+        BudgetError::InvalidConfig { option, reason } => config(
+            match option {
+                "timeout" => "redis_timeout",
+                "namespace" => "namespace",
+                _ => "redis_url",
+            },
+            reason,
+        ),
+        other => config("redis_url", describe(&other)),
+    })?;
+    Ok(Arc::new(ledger))
+}
+
+/// The cache on the Redis at `url`, the value of `option`. While Redis is slow or down, a
+/// lookup is a miss after the timeout (and a call fails closed on a Redis ledger anyway).
+#[cfg(feature = "redis")]
+fn redis_cache(
+    url: &str,
+    option: &'static str,
+    timeout: Option<Duration>,
+    cache_ttl: Duration,
+) -> Result<Arc<dyn CacheBackend>, Error> {
+    use prompt_cache::{CacheError, RedisBackend};
+
+    let mut cache = RedisBackend::builder(url).default_ttl(cache_ttl);
+    if let Some(timeout) = timeout {
+        cache = cache.timeout(timeout);
+    }
+    let cache = cache.build().map_err(|error| match error {
+        CacheError::InvalidConfig {
+            option: "timeout",
+            reason,
+        } => config("redis_timeout", reason),
+        other => config(option, describe(&other)),
+    })?;
+    Ok(Arc::new(cache))
 }
 
 #[cfg(feature = "sqlite")]
@@ -220,11 +293,12 @@ fn sqlite_stores(path: &std::path::Path, cache_ttl: Duration) -> Result<SharedSt
 
     // One file, two sets of tables (`budget_*` by the ledger, `cache_*` by the cache); the
     // ledger opens first so its schema check sees the file as the user left it.
-    let ledger =
-        SqliteLedger::open(path).map_err(|error| config("state_path", describe(&error)))?;
+    let ledger = SqliteLedger::builder(path)
+        .build()
+        .map_err(|error| config("state_path", describe(&error)))?;
     let cache = SqliteBackend::builder(path)
         .default_ttl(cache_ttl)
-        .open()
+        .build()
         .map_err(|error| config("state_path", describe(&error)))?;
     Ok(SharedStores {
         ledger: Some(Arc::new(ledger)),
@@ -252,24 +326,15 @@ impl fmt::Debug for SharedStoreOptions {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut debug = f.debug_struct("SharedStoreOptions");
         #[cfg(feature = "redis")]
-        debug
-            .field("redis_url", &self.redis_url.as_deref().map(redact_password))
-            .field("redis_timeout", &self.redis_timeout);
+        {
+            let shown = |url: &Option<String>| url.as_deref().map(redis_link::redact);
+            debug
+                .field("redis_url", &shown(&self.redis_url))
+                .field("cache_redis_url", &shown(&self.cache_redis_url))
+                .field("redis_timeout", &self.redis_timeout);
+        }
         #[cfg(feature = "sqlite")]
         debug.field("state_path", &self.state_path);
         debug.finish()
-    }
-}
-
-/// `url` with any user information (`user:password@`) replaced by `***@`, for Debug output.
-#[cfg(feature = "redis")]
-fn redact_password(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_owned();
-    };
-    let authority_end = rest.find('/').unwrap_or(rest.len());
-    match rest[..authority_end].rfind('@') {
-        Some(at) => format!("{scheme}://***{}", &rest[at..]),
-        None => url.to_owned(),
     }
 }

@@ -1,23 +1,22 @@
 //! [`ChatStream`]: a streamed answer that settles its reservation when it ends.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 
-use budget_core::{Money, ReservationGuard};
+use budget_core::Money;
 use futures_util::stream::{self, Stream, StreamExt};
+use llm_transport::assemble::{StreamAssembler, replay};
 use llm_transport::{
-    ChatCompletion, ChatCompletionChunk, ChunkStream, FinishReason, Role, StreamEvent, TokenUsage,
-    TransportError, Usage,
+    ChatCompletion, ChatCompletionChunk, ChunkStream, StreamEvent, TokenUsage, TransportError,
 };
 use prompt_cache::CacheKey;
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
 use crate::Error;
 use crate::client::Inner;
-use crate::response::openai_usage;
+use crate::scope::Reservations;
 
 /// What a finished stream cost.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -64,28 +63,30 @@ impl ChatStream {
             cache_hit: true,
         });
         let chunks: Vec<Result<ChatCompletionChunk, Error>> =
-            replay(completion).into_iter().map(Ok).collect();
+            replay(&completion).into_iter().map(Ok).collect();
         ChatStream {
             items: Box::pin(stream::iter(chunks)),
             summary,
         }
     }
 
-    /// A provider stream whose reservation is `guard`: settled from the final usage, cached
+    /// A provider stream whose reservations are `reservations`: settled from the final usage, cached
     /// under `key` when it completes.
     pub(crate) fn live(
         chunks: ChunkStream,
-        guard: ReservationGuard,
+        reservations: Reservations,
         model: String,
+        body: Value,
         key: Option<CacheKey>,
         inner: Arc<Inner>,
     ) -> ChatStream {
         let summary = Arc::new(OnceLock::new());
         let live = Live {
             chunks,
-            guard,
+            reservations,
             model,
-            cache: key.map(|key| (key, Assembler::default())),
+            body,
+            cache: key.map(|key| (key, StreamAssembler::new())),
             service_tier: None,
             inner,
             summary: summary.clone(),
@@ -138,12 +139,16 @@ impl fmt::Debug for ChatStream {
     }
 }
 
-/// A provider stream in flight. Dropping it drops the guard, which charges the reservation.
+/// A provider stream in flight. Dropping it drops the reservation guards, which charge their
+/// reservations.
 struct Live {
     chunks: ChunkStream,
-    guard: ReservationGuard,
+    reservations: Reservations,
     model: String,
-    cache: Option<(CacheKey, Assembler)>,
+    /// The request as sent (its per-call fees are charged at the end).
+    body: Value,
+    /// The cache key and the answer assembled so far, when the answer may be cached.
+    cache: Option<(CacheKey, StreamAssembler)>,
     /// The service tier the provider reported in the chunks (it sets the prices).
     service_tier: Option<String>,
     inner: Arc<Inner>,
@@ -154,8 +159,9 @@ impl Live {
     /// Settles at the exact cost, caches the assembled answer, records the summary.
     async fn finish(self, usage: TokenUsage) {
         let Live {
-            guard,
+            reservations,
             model,
+            body,
             cache,
             service_tier,
             inner,
@@ -163,10 +169,10 @@ impl Live {
             ..
         } = self;
         let cost: Money = inner
-            .settle(guard, &model, &usage, service_tier.as_deref())
+            .settle(reservations, &model, &body, &usage, service_tier.as_deref())
             .await;
         if let Some((key, completion)) =
-            cache.and_then(|(key, assembler)| Some((key, assembler.finish(&usage)?)))
+            cache.and_then(|(key, assembler)| Some((key, cacheable(assembler, &usage)?)))
         {
             inner.cache.set(&key, &completion, cost).await;
         }
@@ -179,169 +185,25 @@ impl Live {
 
     /// Releases or charges the reservation as the error's outcome says.
     async fn fail(self, error: TransportError) -> Error {
-        self.inner.conclude_failure(self.guard, &error).await;
+        self.inner.conclude_failure(self.reservations, &error).await;
         error.into()
     }
 }
 
-/// Rebuilds a `chat.completion` from the chunks of a stream.
-#[derive(Default)]
-struct Assembler {
-    head: Option<ChatCompletionChunk>,
-    choices: BTreeMap<u32, ChoiceParts>,
-    usage: Option<Usage>,
-}
-
-#[derive(Default)]
-struct ChoiceParts {
-    role: Option<Role>,
-    content: Option<String>,
-    tool_calls: BTreeMap<u32, ToolCallParts>,
-    finish_reason: Option<FinishReason>,
-}
-
-#[derive(Default)]
-struct ToolCallParts {
-    id: String,
-    kind: String,
-    name: String,
-    arguments: String,
-}
-
-impl Assembler {
-    fn push(&mut self, chunk: &ChatCompletionChunk) {
-        if self.head.is_none() {
-            let mut head = chunk.clone();
-            head.choices.clear();
-            head.usage = None;
-            self.head = Some(head);
-        }
-        if chunk.usage.is_some() {
-            self.usage.clone_from(&chunk.usage);
-        }
-        for choice in &chunk.choices {
-            let parts = self.choices.entry(choice.index).or_default();
-            let delta = &choice.delta;
-            if delta.role.is_some() {
-                parts.role.clone_from(&delta.role);
-            }
-            if let Some(text) = &delta.content {
-                parts.content.get_or_insert_with(String::new).push_str(text);
-            }
-            for call in delta.tool_calls.iter().flatten() {
-                let call_parts = parts.tool_calls.entry(call.index).or_default();
-                if let Some(id) = &call.id {
-                    call_parts.id.clone_from(id);
-                }
-                if let Some(kind) = &call.kind {
-                    call_parts.kind.clone_from(kind);
-                }
-                if let Some(function) = &call.function {
-                    if let Some(name) = &function.name {
-                        call_parts.name.push_str(name);
-                    }
-                    if let Some(arguments) = &function.arguments {
-                        call_parts.arguments.push_str(arguments);
-                    }
-                }
-            }
-            if choice.finish_reason.is_some() {
-                parts.finish_reason.clone_from(&choice.finish_reason);
-            }
-        }
+/// The assembled answer, when it may be cached: only a lossless assembly (the cache must
+/// return exactly what the provider sent) of a finished turn (an Anthropic `pause_turn` is
+/// half an answer).
+fn cacheable(assembler: StreamAssembler, usage: &TokenUsage) -> Option<ChatCompletion> {
+    if let Some(loss) = assembler.loss() {
+        tracing::debug!(%loss, "the streamed answer cannot be reassembled exactly; it is not cached");
+        return None;
     }
-
-    /// The whole answer; `None` when the chunks cannot make one (then it is not cached).
-    fn finish(self, usage: &TokenUsage) -> Option<ChatCompletion> {
-        let head = self.head?;
-        let choices: Vec<Value> = self
-            .choices
-            .into_iter()
-            .map(|(index, parts)| {
-                let mut message = Map::new();
-                let role = parts.role.unwrap_or(Role::Assistant);
-                message.insert("role".into(), serde_json::to_value(role).unwrap_or(Value::Null));
-                message.insert("content".into(), parts.content.map_or(Value::Null, Value::String));
-                if !parts.tool_calls.is_empty() {
-                    let calls = parts.tool_calls.into_values().map(|call| {
-                        json!({
-                            "id": call.id,
-                            "type": if call.kind.is_empty() { "function".to_owned() } else { call.kind },
-                            "function": {"name": call.name, "arguments": call.arguments},
-                        })
-                    });
-                    message.insert("tool_calls".into(), Value::Array(calls.collect()));
-                }
-                json!({"index": index, "message": message, "finish_reason": parts.finish_reason})
-            })
-            .collect();
-        let mut body = json!({
-            "id": head.id,
-            "object": "chat.completion",
-            "created": head.created,
-            "model": head.model,
-            "choices": choices,
-            "usage": self.usage.unwrap_or_else(|| openai_usage(usage)),
-        });
-        if let Some(fingerprint) = head.system_fingerprint {
-            body["system_fingerprint"] = Value::String(fingerprint);
-        }
-        if let Some(tier) = head.service_tier {
-            body["service_tier"] = Value::String(tier);
-        }
-        match serde_json::from_value(body) {
-            Ok(completion) => Some(completion),
-            Err(error) => {
-                tracing::warn!(%error, "cannot assemble the streamed answer; it is not cached");
-                None
-            }
-        }
+    let mut completion = assembler.finish();
+    if !completion.is_final_turn() {
+        return None;
     }
-}
-
-/// The chunks a provider would have streamed for `completion`.
-fn replay(completion: ChatCompletion) -> Vec<ChatCompletionChunk> {
-    let head = json!({
-        "id": completion.id,
-        "object": "chat.completion.chunk",
-        "created": completion.created,
-        "model": completion.model,
-        "system_fingerprint": completion.system_fingerprint,
-    });
-    let chunk = |choices: Value, usage: Option<&Usage>| -> Option<ChatCompletionChunk> {
-        let mut body = head.clone();
-        body["choices"] = choices;
-        if let Some(usage) = usage {
-            body["usage"] = serde_json::to_value(usage).ok()?;
-        }
-        serde_json::from_value(body).ok()
-    };
-    let mut chunks: Vec<ChatCompletionChunk> = completion
-        .choices
-        .iter()
-        .filter_map(|choice| {
-            let message = &choice.message;
-            let tool_calls = message.tool_calls.as_ref().map(|calls| {
-                calls
-                    .iter()
-                    .enumerate()
-                    .map(|(index, call)| {
-                        json!({
-                            "index": index,
-                            "id": call.id,
-                            "type": call.kind,
-                            "function": {"name": call.function.name, "arguments": call.function.arguments},
-                        })
-                    })
-                    .collect::<Vec<_>>()
-            });
-            let delta = json!({"role": message.role, "content": message.text(), "tool_calls": tool_calls});
-            chunk(
-                json!([{"index": choice.index, "delta": delta, "finish_reason": choice.finish_reason}]),
-                None,
-            )
-        })
-        .collect();
-    chunks.extend(chunk(json!([]), completion.usage.as_ref()));
-    chunks
+    if completion.usage.is_none() {
+        completion.usage = Some(usage.to_openai());
+    }
+    Some(completion)
 }

@@ -166,3 +166,210 @@ async fn clients_sharing_a_backend_share_answers_within_a_namespace() {
     );
     assert_eq!(fake.request_count(), 2);
 }
+
+#[tokio::test]
+async fn two_upstreams_sharing_a_cache_never_serve_each_others_answers() {
+    let first_upstream = FakeProvider::start().await;
+    first_upstream.set_default_reply(FakeReply::text("from the first"));
+    let second_upstream = FakeProvider::start().await;
+    second_upstream.set_default_reply(FakeReply::text("from the second"));
+    let shared: std::sync::Arc<dyn budgetllm::cache::CacheBackend> = std::sync::Arc::new(
+        budgetllm::cache::MemoryBackend::new(100, std::time::Duration::from_secs(60)),
+    );
+    let first = builder(&first_upstream)
+        .cache_backend(shared.clone())
+        .build()
+        .unwrap();
+    let second = builder(&second_upstream)
+        .cache_backend(shared)
+        .build()
+        .unwrap();
+
+    let a = first
+        .chat()
+        .completions()
+        .create(ask("same"))
+        .await
+        .unwrap();
+    let b = second
+        .chat()
+        .completions()
+        .create(ask("same"))
+        .await
+        .unwrap();
+
+    assert_eq!(a.content(), Some("from the first"));
+    assert!(
+        !b.cache_hit,
+        "the second endpoint must not be served the first's answer"
+    );
+    assert_eq!(b.content(), Some("from the second"));
+    let again = second
+        .chat()
+        .completions()
+        .create(ask("same"))
+        .await
+        .unwrap();
+    assert!(again.cache_hit);
+    assert_eq!(again.content(), Some("from the second"));
+    assert!(
+        second_upstream.requests()[0]
+            .body
+            .get("_budgetllm_upstream")
+            .is_none(),
+        "the key's upstream field is never sent"
+    );
+}
+
+/// An SSE body of `chunks` (JSON objects) and a usage chunk, as OpenAI streams it.
+fn sse(chunks: &[serde_json::Value]) -> String {
+    let mut body = String::new();
+    for chunk in chunks {
+        body.push_str(&format!("data: {chunk}\n\n"));
+    }
+    body.push_str("data: [DONE]\n\n");
+    body
+}
+
+fn chunk(choice: serde_json::Value, usage: Option<serde_json::Value>) -> serde_json::Value {
+    serde_json::json!({
+        "id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1770950834,
+        "model": "gpt-4o-mini-2024-07-18",
+        "choices": if choice.is_null() { serde_json::json!([]) } else { serde_json::json!([choice]) },
+        "usage": usage,
+    })
+}
+
+async fn drain(mut stream: budgetllm::ChatStream) {
+    use futures_util::StreamExt;
+    while let Some(item) = stream.next().await {
+        item.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_streamed_answer_is_cached_with_everything_it_carried() {
+    let fake = FakeProvider::start().await;
+    let logprobs = |token: &str| serde_json::json!({"content": [{"token": token, "logprob": -0.5, "bytes": null, "top_logprobs": []}]});
+    let body = sse(&[
+        chunk(
+            serde_json::json!({"index": 0, "delta": {"role": "assistant", "content": "Hi"}, "logprobs": logprobs("Hi"), "finish_reason": null}),
+            None,
+        ),
+        chunk(
+            serde_json::json!({"index": 0, "delta": {"content": "!"}, "logprobs": logprobs("!"), "finish_reason": null}),
+            None,
+        ),
+        chunk(
+            serde_json::json!({"index": 0, "delta": {}, "logprobs": null, "finish_reason": "stop"}),
+            None,
+        ),
+        chunk(
+            serde_json::Value::Null,
+            Some(
+                serde_json::json!({"prompt_tokens": 8, "completion_tokens": 2, "total_tokens": 10}),
+            ),
+        ),
+    ]);
+    fake.enqueue(FakeReply::raw(200, "text/event-stream", body));
+    let client = builder(&fake).build().unwrap();
+    let request = || ask("logprobs please").param("logprobs", serde_json::json!(true));
+
+    drain(
+        client
+            .chat()
+            .completions()
+            .create_stream(request())
+            .await
+            .unwrap(),
+    )
+    .await;
+    let hit = client.chat().completions().create(request()).await.unwrap();
+
+    assert!(hit.cache_hit);
+    assert_eq!(hit.content(), Some("Hi!"));
+    let cached = serde_json::to_value(&hit).unwrap();
+    let tokens: Vec<&str> = cached["choices"][0]["logprobs"]["content"]
+        .as_array()
+        .expect("the cached answer keeps the streamed logprobs")
+        .iter()
+        .map(|entry| entry["token"].as_str().unwrap())
+        .collect();
+    assert_eq!(tokens, ["Hi", "!"]);
+}
+
+#[tokio::test]
+async fn a_stream_that_cannot_be_reassembled_exactly_is_not_cached() {
+    let fake = FakeProvider::start().await;
+    // The same vendor field with two values: no single answer carries both.
+    let body = sse(&[
+        chunk(
+            serde_json::json!({"index": 0, "delta": {"role": "assistant", "content": "a", "x_vendor_state": 1}, "finish_reason": null}),
+            None,
+        ),
+        chunk(
+            serde_json::json!({"index": 0, "delta": {"content": "b", "x_vendor_state": 2}, "finish_reason": "stop"}),
+            None,
+        ),
+        chunk(
+            serde_json::Value::Null,
+            Some(
+                serde_json::json!({"prompt_tokens": 8, "completion_tokens": 2, "total_tokens": 10}),
+            ),
+        ),
+    ]);
+    fake.enqueue(FakeReply::raw(200, "text/event-stream", body));
+    let client = builder(&fake).build().unwrap();
+
+    drain(
+        client
+            .chat()
+            .completions()
+            .create_stream(ask("vendor"))
+            .await
+            .unwrap(),
+    )
+    .await;
+    let second = client
+        .chat()
+        .completions()
+        .create(ask("vendor"))
+        .await
+        .unwrap();
+
+    assert!(
+        !second.cache_hit,
+        "a lossy assembly must not be served from the cache"
+    );
+    assert_eq!(fake.request_count(), 2);
+}
+
+#[tokio::test]
+async fn an_unfinished_anthropic_turn_is_not_cached() {
+    let fake = FakeProvider::start().await;
+    let mut paused = test_support::fixture_json("anthropic/messages_response_basic.json");
+    paused["stop_reason"] = serde_json::json!("pause_turn");
+    fake.enqueue(FakeReply::raw(200, "application/json", paused.to_string()));
+    let client = builder(&fake)
+        .anthropic_key(common::SECRET_KEY)
+        .anthropic_base_url(fake.anthropic_base_url())
+        .build()
+        .unwrap();
+    let request = || {
+        budgetllm::ChatRequest::new("claude-haiku-4-5")
+            .message(budgetllm::Message::user("search and think"))
+            .max_tokens(100)
+    };
+
+    let first = client.chat().completions().create(request()).await.unwrap();
+    let second = client.chat().completions().create(request()).await.unwrap();
+
+    assert_eq!(
+        first.choices[0].finish_reason,
+        Some(budgetllm::transport::FinishReason::Other(
+            "pause_turn".to_owned()
+        ))
+    );
+    assert!(!second.cache_hit, "half an answer must not be replayed");
+    assert_eq!(fake.request_count(), 2);
+}

@@ -46,7 +46,11 @@ async fn response_is_the_openai_body_plus_cost_and_cache_hit() {
 #[tokio::test]
 async fn seed_parameters_and_unknown_ones_reach_the_provider_but_enable_cache_does_not() {
     let fake = FakeProvider::start().await;
-    let client = builder(&fake).build().unwrap();
+    // A field the price table does not know may carry input: it is refused unless allowed.
+    let client = builder(&fake)
+        .allow_request_fields(["my_vendor_flag"])
+        .build()
+        .unwrap();
 
     let request = ChatRequest::new("gpt-4o-mini")
         .message(Message::system("Be brief."))

@@ -138,3 +138,48 @@ async fn a_call_dropped_mid_flight_is_charged_its_reservation() {
     let status = client.status().await.unwrap();
     assert!(status.budget.total.reserved.is_zero());
 }
+
+#[tokio::test]
+async fn a_gateway_error_is_charged_not_released_nor_retried() {
+    for (status, body) in [
+        (502, "<html>Bad Gateway</html>"),
+        (504, "upstream timed out"),
+        (522, ""),
+        (500, "{}"),
+    ] {
+        let fake = FakeProvider::start().await;
+        fake.enqueue(FakeReply::error(status, body));
+        let client = builder(&fake).build().unwrap();
+
+        let charged = assert_unknown_outcome_charges_its_reservation(&client, &ask("hi")).await;
+
+        assert!(
+            !charged.is_zero(),
+            "{status}: the provider may have billed the work"
+        );
+        assert_eq!(fake.request_count(), 1, "{status} must not be retried");
+    }
+}
+
+#[tokio::test]
+async fn an_anthropic_answer_without_usage_is_charged_its_reservation() {
+    let fake = FakeProvider::start().await;
+    let mut answer = test_support::fixture_json("anthropic/messages_response_basic.json");
+    answer["usage"]
+        .as_object_mut()
+        .unwrap()
+        .remove("output_tokens");
+    fake.enqueue(FakeReply::raw(200, "application/json", answer.to_string()));
+    let client = builder(&fake)
+        .anthropic_key(SECRET_KEY)
+        .anthropic_base_url(fake.anthropic_base_url())
+        .build()
+        .unwrap();
+    let request = ChatRequest::new("claude-haiku-4-5")
+        .message(budgetllm::Message::user("hi"))
+        .max_tokens(100);
+
+    let charged = assert_unknown_outcome_charges_its_reservation(&client, &request).await;
+
+    assert!(!charged.is_zero(), "no usage is never a free call");
+}

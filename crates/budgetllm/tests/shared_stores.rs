@@ -333,3 +333,90 @@ fn an_explicit_ledger_or_cache_backend_wins_over_the_shared_store() {
     assert!(debug.contains("MemoryLedger"), "{debug}");
     assert!(debug.contains("RedisBackend"), "{debug}");
 }
+
+/// The keys in a test server's database 0.
+fn keys(server: &RedisServer) -> Vec<String> {
+    let out = std::process::Command::new("redis-cli")
+        .args(["-p", &server.port().to_string(), "--scan"])
+        .output()
+        .expect("run redis-cli");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_budget_refuses_an_evicting_redis_and_the_cache_may_use_one() {
+    let evicting = RedisServer::start_with_args(&["--maxmemory-policy", "allkeys-lru"]);
+    let safe = RedisServer::start();
+    let fake = FakeProvider::start().await;
+    fake.set_default_reply(fake_usage());
+
+    let on_evicting = builder(&fake)
+        .budget_cents(10)
+        .redis_url(evicting.url())
+        .build()
+        .unwrap();
+    let err = on_evicting
+        .chat()
+        .completions()
+        .create(ask("Refused?"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            Error::Budget(budgetllm::core::BudgetError::EvictableStore { .. })
+        ),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("noeviction"),
+        "says how to fix it: {err}"
+    );
+    assert_eq!(fake.request_count(), 0, "nothing sent unmetered");
+
+    // The budget on a Redis that cannot evict, the cache on the evicting one.
+    let split = || {
+        builder(&fake)
+            .budget_cents(10)
+            .redis_url(safe.url())
+            .cache_redis_url(evicting.url())
+            .build()
+            .unwrap()
+    };
+    let (a, b) = (split(), split());
+    let first = a.chat().completions().create(ask("Split?")).await.unwrap();
+    assert!(!first.cache_hit);
+    let hit = b.chat().completions().create(ask("Split?")).await.unwrap();
+    assert!(hit.cache_hit, "one cache for both clients");
+    assert_eq!(fake.request_count(), 1);
+    assert_eq!(
+        b.status().await.unwrap().budget.total.spent,
+        mini_cost(20, 10)
+    );
+    let (budget, cache) = (keys(&safe), keys(&evicting));
+    assert!(
+        !budget.is_empty() && budget.iter().all(|k| !k.contains(":cache")),
+        "the budget lives on the safe Redis: {budget:?}"
+    );
+    assert!(
+        !cache.is_empty() && cache.iter().all(|k| k.contains(":cache")),
+        "the cache lives on the evicting Redis: {cache:?}"
+    );
+}
+
+#[test]
+fn debug_output_never_shows_a_redis_password() {
+    let builder = Client::builder()
+        .redis_url("redis://alice:hunter2@127.0.0.1:6379/0")
+        .cache_redis_url("redis+unix:///run/cache.sock?pass=hunter2");
+    let shown = format!("{builder:?}");
+    assert!(!shown.contains("hunter2"), "{shown}");
+    assert!(
+        shown.contains("redis://alice:***@127.0.0.1:6379/0"),
+        "{shown}"
+    );
+    assert!(shown.contains("pass=***"), "{shown}");
+}

@@ -62,7 +62,7 @@ async fn a_stream_is_settled_from_its_final_usage() {
     assert_eq!(
         (
             summary.usage.input_tokens_total,
-            summary.usage.output_tokens
+            summary.usage.output_tokens_total
         ),
         (9, 4)
     );

@@ -4,7 +4,7 @@
 //! Format (one model per line, names sorted, so that a price update is a readable diff):
 //!
 //! ```text
-//! {"format":"llm-pricing/2","unit":"nano-cents per token","models":{
+//! {"format":"llm-pricing/3","unit":"nano-cents per token","models":{
 //! "gpt-4o":{"cache_read":125000,"input":250000,"max_input_tokens":128000,…,"provider":"openai"},
 //! "claude-sonnet-latest":{"alias_of":"claude-sonnet-5-5"},
 //! …
@@ -13,7 +13,8 @@
 //!
 //! Prices are whole nano-cents per token (1 USD = 10¹¹ nano-cents); `tiers` holds size tiers
 //! as `{"above_tokens": N, <prices>}`; `service_tiers` holds each service tier's own prices as
-//! `{"priority": {<prices>, "tiers": […]}, …}`.
+//! `{"priority": {<prices>, "tiers": […]}, …}`; `web_search` holds the fee of one web search
+//! query by search context size, `{"low": N, "medium": N, "high": N}` nano-cents per query.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::LazyLock;
@@ -22,10 +23,10 @@ use budget_core::Money;
 use serde::Deserialize;
 
 use crate::table::{Definition, PriceTable};
-use crate::{ModelPrice, ServiceTier, ServiceTierPrices, SizeTier, TokenPrices};
+use crate::{ModelPrice, ServiceTier, ServiceTierPrices, SizeTier, TokenPrices, WebSearchPrices};
 
 /// The format tag the generator writes; a table in any other format is refused.
-pub(crate) const FORMAT: &str = "llm-pricing/2";
+pub(crate) const FORMAT: &str = "llm-pricing/3";
 
 static TABLE_TEXT: &str = include_str!("../data/prices.json");
 
@@ -62,10 +63,21 @@ struct RawEntry {
     cache_write_5m: Option<u64>,
     cache_write_1h: Option<u64>,
     reasoning: Option<u64>,
+    audio_input: Option<u64>,
+    audio_output: Option<u64>,
     #[serde(default)]
     tiers: Vec<RawTier>,
     #[serde(default)]
     service_tiers: BTreeMap<String, RawServiceTier>,
+    web_search: Option<RawWebSearch>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWebSearch {
+    low: u64,
+    medium: u64,
+    high: u64,
 }
 
 #[derive(Deserialize)]
@@ -78,6 +90,8 @@ struct RawTier {
     cache_write_5m: Option<u64>,
     cache_write_1h: Option<u64>,
     reasoning: Option<u64>,
+    audio_input: Option<u64>,
+    audio_output: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -89,6 +103,8 @@ struct RawServiceTier {
     cache_write_5m: Option<u64>,
     cache_write_1h: Option<u64>,
     reasoning: Option<u64>,
+    audio_input: Option<u64>,
+    audio_output: Option<u64>,
     #[serde(default)]
     tiers: Vec<RawTier>,
 }
@@ -104,6 +120,8 @@ macro_rules! token_prices {
             cache_write_5m: $raw.cache_write_5m.map(Money::from_nanos),
             cache_write_1h: $raw.cache_write_1h.map(Money::from_nanos),
             reasoning: $raw.reasoning.map(Money::from_nanos),
+            audio_input: $raw.audio_input.map(Money::from_nanos),
+            audio_output: $raw.audio_output.map(Money::from_nanos),
         }
     };
 }
@@ -149,14 +167,20 @@ pub(crate) fn parse(text: &str) -> Result<BTreeMap<String, Definition>, String> 
         .map(|(name, raw)| {
             let definition = match (raw.alias_of, raw.input, raw.output) {
                 (Some(target), None, None) => Definition::Alias(target),
-                (None, Some(input), Some(output)) => Definition::Priced(ModelPrice {
+                (None, Some(input), Some(output)) => Definition::Priced(Box::new(ModelPrice {
                     provider: raw.provider,
                     max_input_tokens: raw.max_input_tokens,
                     max_output_tokens: raw.max_output_tokens,
                     prices: token_prices!(raw, input, output),
                     tiers: size_tiers(raw.tiers),
                     service_tiers: service_tiers(&name, raw.service_tiers)?,
-                }),
+                    web_search: raw.web_search.map(|fees| WebSearchPrices {
+                        low: Money::from_nanos(fees.low),
+                        medium: Money::from_nanos(fees.medium),
+                        high: Money::from_nanos(fees.high),
+                    }),
+                    server_tools: BTreeMap::new(),
+                })),
                 _ => {
                     return Err(format!(
                         "entry {name:?} must have either alias_of or input and output prices"

@@ -59,6 +59,55 @@ pub enum PricingError {
         /// What was wrong and what to send instead.
         reason: String,
     },
+    /// A top-level request field that may carry input the estimate cannot count, or that
+    /// pulls content in by reference (`mcp_servers`, `container`). Nothing was sent.
+    #[error(
+        "request field {field:?} is not known to carry no input, so its cost cannot be bounded \
+         and the request was not sent; remove it, or allow it at your own risk with \
+         PriceTable::allow_request_fields([\"{field}\"]) (it is then counted by the length of \
+         its JSON text, but content it fetches by reference is not)"
+    )]
+    UncountedRequestField {
+        /// The field's name.
+        field: String,
+    },
+    /// The request asks for something the model's price does not cover (audio, a web search
+    /// fee, a server tool), or the usage reports it. Nothing was sent (estimate) or the call
+    /// cannot be priced (cost).
+    #[error(
+        "{model:?} has no price for {charge}; set one with PriceTable::with_price \
+         (ModelPrice / TokenPrices) or leave it out of the request"
+    )]
+    MissingPrice {
+        /// The model being priced.
+        model: String,
+        /// What has no price (e.g. `"audio output tokens"`, `"web search queries"`).
+        charge: String,
+    },
+    /// The request offers a server tool with a per-use fee but no `max_uses`, so the number of
+    /// fees is unbounded. Nothing was sent.
+    #[error(
+        "server tool {tool:?} is charged per use but sets no max_uses; set max_uses on the \
+         tool so that its fees can be reserved"
+    )]
+    ServerToolWithoutMaxUses {
+        /// The tool's `type`.
+        tool: String,
+    },
+    /// The request has content by reference (a file, an image or audio URL, a video, a
+    /// document) whose size only the model's context window bounds, and the table does not
+    /// know the model's `max_input_tokens`. Nothing was sent.
+    #[error(
+        "{model:?} has no known max_input_tokens, so content the request passes by reference \
+         ({content}) cannot be bounded; set max_input_tokens on the model's price \
+         (ModelPrice::max_input_tokens) or send the content inline as text"
+    )]
+    UnboundedInput {
+        /// The model being priced.
+        model: String,
+        /// The kind of content (e.g. `"an image_url part"`).
+        content: String,
+    },
     /// The cost does not fit in [`budget_core::Money`] (about 184 million dollars).
     #[error(
         "the cost of a call to {model:?} overflows the largest representable amount; check the token counts"

@@ -4,31 +4,15 @@
 //! more input tokens than the provider can count, the most output tokens the request allows,
 //! and the dearest price any of those tokens can be charged at.
 
+use std::collections::BTreeSet;
+
 use budget_core::Money;
 use serde_json::Value;
 
-use crate::{ModelPrice, PricingError, ServiceTier};
+use crate::fees::{ServerToolUses, request_fees};
+use crate::request_fields::{ByReference, bound_input, invalid};
+use crate::{ModelPrice, PricingError, ServiceTier, TokenPrices};
 
-/// Tokens OpenAI adds around every message (`<|start|>role<|message|>…<|end|>`: 3), plus one
-/// for safety at the boundary between the separately counted role and content.
-const OPENAI_TOKENS_PER_MESSAGE: u64 = 4;
-/// Tokens OpenAI adds to prime the reply (`<|start|>assistant<|message|>`).
-const OPENAI_REPLY_PRIMING: u64 = 3;
-/// Chat-template tokens per message for other tokenizers (Llama 3 uses 4 special tokens and a
-/// blank line around a message; Anthropic, Gemini and Mistral fewer).
-const TEMPLATE_TOKENS_PER_MESSAGE: u64 = 8;
-/// Template tokens per request for other tokenizers (begin-of-text, reply priming).
-const TEMPLATE_TOKENS_PER_REQUEST: u64 = 16;
-/// Extra tokens per content part or named field, for the joins between separately counted
-/// pieces of text.
-const TOKENS_PER_PART: u64 = 1;
-/// The hidden system prompt providers add when tools are offered (Anthropic documents up to
-/// 346 tokens for ordinary tools; OpenAI does not publish its figure), with headroom.
-const TOOL_PROMPT_TOKENS: u64 = 1_024;
-/// The most tokens one image input can cost among the documented formulas: gpt-4o-mini at
-/// high detail, 2,833 + 5,667 × 8 tiles = 48,169. Images are priced by pixels, which the
-/// request does not reveal, so every image is counted at this bound.
-pub const IMAGE_TOKEN_BOUND: u64 = 48_169;
 /// The output bound when the request sets no `max_completion_tokens` / `max_tokens` and the
 /// table knows neither the model's max output nor its context window.
 pub const DEFAULT_MAX_OUTPUT_TOKENS: u64 = 131_072;
@@ -83,51 +67,48 @@ impl TokenCounting {
         };
         tokens as u64
     }
-
-    fn per_message(self) -> u64 {
-        match self {
-            TokenCounting::Utf8Bytes => TEMPLATE_TOKENS_PER_MESSAGE,
-            _ => OPENAI_TOKENS_PER_MESSAGE,
-        }
-    }
-
-    fn per_request(self) -> u64 {
-        match self {
-            TokenCounting::Utf8Bytes => TEMPLATE_TOKENS_PER_REQUEST,
-            _ => OPENAI_REPLY_PRIMING,
-        }
-    }
-
-    fn count_json(self, value: &Value) -> u64 {
-        match value {
-            Value::String(text) => self.count(text),
-            other => self.count(&other.to_string()),
-        }
-    }
 }
 
 /// The worst case of one chat request: at most `input_tokens` in and `output_tokens` out, each
-/// at the dearest price it can be charged at.
+/// at the dearest price it can be charged at, plus the request's fees.
 ///
-/// - **Input tokens** — an upper bound: exact tiktoken counts plus message overhead for OpenAI
-///   encodings, one token per UTF-8 byte plus chat-template overhead for everything else. Every
-///   part of the request the provider reads is counted: message text, names, tool calls,
-///   `tools`/`functions`, `tool_choice`, `response_format`, plus a hidden tool prompt
-///   allowance when tools are offered and [`IMAGE_TOKEN_BOUND`] per image.
-/// - **Output tokens** — `max_completion_tokens`, else `max_tokens`, else the model's max
-///   output, else its context window, else [`DEFAULT_MAX_OUTPUT_TOKENS`]; times `n`; plus the
-///   `prediction` text (rejected predicted tokens are billed as output).
+/// - **Input tokens** — an upper bound of everything the provider reads. The fields in
+///   [`COUNTED_REQUEST_FIELDS`](crate::COUNTED_REQUEST_FIELDS) are counted: exact tiktoken
+///   counts plus message overhead for OpenAI encodings, one token per UTF-8 byte plus
+///   chat-template overhead for everything else, plus a hidden tool prompt allowance when
+///   tools are offered. Fields in [`NO_INPUT_REQUEST_FIELDS`](crate::NO_INPUT_REQUEST_FIELDS)
+///   and numbers, booleans and `null` add nothing; fields allowed with
+///   [`PriceTable::allow_request_fields`](crate::PriceTable::allow_request_fields) add their
+///   JSON text; any other field is refused ([`PricingError::UncountedRequestField`]).
+///   Content passed **by reference** — image, audio, file, document and video parts
+///   (`image_url`, `input_audio`, `file` / `file_id`, `video_url`, Anthropic `image` and
+///   `document` blocks) — adds the model's `max_input_tokens` once (no prompt can be longer);
+///   a model without one refuses such requests ([`PricingError::UnboundedInput`]).
+/// - **Output tokens** — the larger of `max_completion_tokens` and `max_tokens`, else the
+///   model's max output, else its context window, else [`DEFAULT_MAX_OUTPUT_TOKENS`]; times
+///   `n`; plus the `prediction` text (rejected predicted tokens are billed as output).
 /// - **Prices** — the highest of every size tier the prompt can reach, at every service tier
 ///   the request can be billed at: the dearest input-side price (uncached, cache read, cache
-///   writes) and the dearest output-side price (output, reasoning).
+///   writes) and the dearest output-side price (output, reasoning). With audio input
+///   (`input_audio` parts, or by-reference content on a model with an audio price) the input
+///   price is at least the audio input price; with audio output (`modalities` containing
+///   `"audio"`, or an `audio` parameter) the output price is at least the audio output price.
+///   Audio on a model without the audio price is refused ([`PricingError::MissingPrice`]).
 /// - **Service tiers** — by the request's `service_tier`: unset or `"default"`: the standard
 ///   prices; `"priority"`: the dearer of priority and standard; `"flex"`: the standard prices
 ///   (flex is cheaper, but a flex request may be served, and billed, at standard);
 ///   `"auto"`, `"scale"` or any other value: the dearest of every tier the model has prices
 ///   for, since `"auto"` follows the project's default setting, which may be priority. A
 ///   model without separate prices for a tier is billed the standard prices at it.
+/// - **Fees** — one web search query when the request sends `web_search_options` (at its
+///   `search_context_size`, default `"medium"`), and `max_uses` × the per-use price of every
+///   server tool in `tools` (a `type` other than `"function"` / `"custom"`, such as
+///   Anthropic's `web_search_20250305`). A fee the table cannot price is refused
+///   ([`PricingError::MissingPrice`]), and so is a priced server tool without `max_uses`
+///   ([`PricingError::ServerToolWithoutMaxUses`]).
 ///
-/// So `cost ≥` the [`Cost`](crate::Cost) of any response the request allows.
+/// So `cost ≥` the cost [`PriceTable::cost_for_request`](crate::PriceTable::cost_for_request)
+/// charges for any response the request allows.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Estimate {
@@ -143,7 +124,9 @@ pub struct Estimate {
     pub input_price: Money,
     /// Worst price of one output token.
     pub output_price: Money,
-    /// `input_tokens × input_price + output_tokens × output_price`.
+    /// The request's fees apart from tokens: web search queries and server tool uses.
+    pub fees: Money,
+    /// `input_tokens × input_price + output_tokens × output_price + fees`.
     pub cost: Money,
 }
 
@@ -152,30 +135,59 @@ impl Estimate {
         model: &str,
         price: &ModelPrice,
         request: &Value,
+        allowed_fields: &BTreeSet<String>,
     ) -> Result<Estimate, PricingError> {
         let counting = TokenCounting::for_model(model);
-        let input_tokens = count_input_tokens(counting, request)?;
+        let bound = bound_input(counting, request, allowed_fields)?;
+        let by_reference_tokens = match bound.by_reference {
+            ByReference::Nothing => 0,
+            ByReference::Media | ByReference::Audio => {
+                price
+                    .max_input_tokens
+                    .ok_or_else(|| PricingError::UnboundedInput {
+                        model: model.to_owned(),
+                        content: "images, audio, files, documents or videos".to_owned(),
+                    })?
+            }
+        };
+        let input_tokens = bound.text_tokens.saturating_add(by_reference_tokens);
         let output_tokens = max_output_tokens(counting, price, request)?;
         let billable = ServiceTier::billable_for_request(requested_service_tier(request)?);
-        let reachable = || {
-            billable
-                .iter()
-                .flat_map(|&tier| price.schedule(tier).prices_up_to(input_tokens))
+        let reachable: Vec<TokenPrices> = billable
+            .iter()
+            .flat_map(|&tier| price.schedule(tier).prices_up_to(input_tokens))
+            .collect();
+        let missing = |charge: &str| PricingError::MissingPrice {
+            model: model.to_owned(),
+            charge: charge.to_owned(),
         };
-        let input_price = reachable()
-            .map(|p| p.worst_input())
-            .max()
-            .unwrap_or_default();
-        let output_price = reachable()
-            .map(|p| p.worst_output())
-            .max()
-            .unwrap_or_default();
+        let audio_in = bound.by_reference;
+        let audio_out = requests_audio_output(request)?;
+        let mut input_price = Money::ZERO;
+        let mut output_price = Money::ZERO;
+        for prices in &reachable {
+            let audio_input = match (audio_in, prices.audio_input) {
+                (ByReference::Audio, None) => return Err(missing("audio input tokens")),
+                // Files and videos may hold audio the model bills at its audio price.
+                (ByReference::Audio | ByReference::Media, Some(audio)) => audio,
+                (_, _) => Money::ZERO,
+            };
+            let audio_output = match (audio_out, prices.audio_output) {
+                (true, None) => return Err(missing("audio output tokens")),
+                (true, Some(audio)) => audio,
+                (false, _) => Money::ZERO,
+            };
+            input_price = input_price.max(prices.worst_input()).max(audio_input);
+            output_price = output_price.max(prices.worst_output()).max(audio_output);
+        }
+        let fees = request_fees(model, price, request, ServerToolUses::AllAtMaxUses)?;
         let overflow = || PricingError::Overflow {
             model: model.to_owned(),
         };
         let cost = input_price
             .checked_mul(input_tokens)
             .and_then(|i| i.checked_add(output_price.checked_mul(output_tokens)?))
+            .and_then(|tokens| tokens.checked_add(fees))
             .map_err(|_| overflow())?;
         Ok(Estimate {
             model: model.to_owned(),
@@ -184,6 +196,7 @@ impl Estimate {
             counting,
             input_price,
             output_price,
+            fees,
             cost,
         })
     }
@@ -200,82 +213,19 @@ fn requested_service_tier(request: &Value) -> Result<Option<&str>, PricingError>
     }
 }
 
-fn invalid(reason: impl Into<String>) -> PricingError {
-    PricingError::InvalidRequest {
-        reason: reason.into(),
-    }
-}
-
-/// An upper bound of the prompt tokens `request` (an OpenAI-shaped Chat Completions body)
-/// is billed for, under `counting`.
-pub fn count_input_tokens(counting: TokenCounting, request: &Value) -> Result<u64, PricingError> {
-    let messages = match request.get("messages") {
-        Some(Value::Array(messages)) if !messages.is_empty() => messages,
-        Some(Value::Array(_)) => {
-            return Err(invalid("\"messages\" is empty; send at least one message"));
-        }
-        _ => {
-            return Err(invalid(
-                "\"messages\" is missing or not an array; send an OpenAI chat request body",
-            ));
+/// Whether the response may contain audio: `modalities` lists `"audio"`, or the request sets
+/// the `audio` output parameters.
+fn requests_audio_output(request: &Value) -> Result<bool, PricingError> {
+    let modalities = match request.get("modalities") {
+        None | Some(Value::Null) => false,
+        Some(Value::Array(modalities)) => modalities.iter().any(|m| m == "audio"),
+        Some(other) => {
+            return Err(invalid(format!(
+                "\"modalities\" must be an array such as [\"text\", \"audio\"], got {other}"
+            )));
         }
     };
-    let mut total = counting.per_request();
-    for message in messages {
-        total = total.saturating_add(count_message(counting, message)?);
-    }
-    let offers_tools = ["tools", "functions"]
-        .iter()
-        .any(|key| request.get(key).is_some_and(|v| !v.is_null()));
-    if offers_tools {
-        total = total.saturating_add(TOOL_PROMPT_TOKENS);
-    }
-    for key in [
-        "tools",
-        "functions",
-        "tool_choice",
-        "function_call",
-        "response_format",
-    ] {
-        if let Some(value) = request.get(key).filter(|v| !v.is_null()) {
-            total = total.saturating_add(counting.count_json(value));
-        }
-    }
-    Ok(total)
-}
-
-fn count_message(counting: TokenCounting, message: &Value) -> Result<u64, PricingError> {
-    let Value::Object(fields) = message else {
-        return Err(invalid("every message must be a JSON object"));
-    };
-    let mut total = counting.per_message();
-    for (key, value) in fields {
-        let tokens = match (key.as_str(), value) {
-            (_, Value::Null) => 0,
-            ("content", Value::Array(parts)) => parts
-                .iter()
-                .map(|part| count_part(counting, part))
-                .fold(0u64, u64::saturating_add),
-            // role, content text, name, tool_call_id, tool_calls, function_call, …: the text
-            // (or JSON text) of every field, since the provider may render any of it.
-            (_, value) => counting.count_json(value).saturating_add(TOKENS_PER_PART),
-        };
-        total = total.saturating_add(tokens);
-    }
-    Ok(total)
-}
-
-fn count_part(counting: TokenCounting, part: &Value) -> u64 {
-    let kind = part.get("type").and_then(Value::as_str);
-    let tokens = match (kind, part.get("text")) {
-        (Some("text"), Some(Value::String(text))) => counting.count(text),
-        // The image's size is unknown; its URL or base64 data is not what is billed.
-        (Some("image_url"), _) => IMAGE_TOKEN_BOUND,
-        // Audio, files and parts we do not know: their whole JSON text (a base64 payload is
-        // far longer than the tokens it becomes), plus the image bound for rendered pages.
-        _ => counting.count_json(part).saturating_add(IMAGE_TOKEN_BOUND),
-    };
-    tokens.saturating_add(TOKENS_PER_PART)
+    Ok(modalities || request.get("audio").is_some_and(|audio| !audio.is_null()))
 }
 
 fn max_output_tokens(
@@ -291,13 +241,12 @@ fn max_output_tokens(
             }),
         }
     };
-    let per_choice = match count("max_completion_tokens")? {
-        Some(limit) => limit,
-        None => count("max_tokens")?
-            .or(price.max_output_tokens)
-            .or(price.max_input_tokens)
-            .unwrap_or(DEFAULT_MAX_OUTPUT_TOKENS),
-    };
+    // A provider may honour either limit, so the larger one bounds the output.
+    let requested = count("max_completion_tokens")?.max(count("max_tokens")?);
+    let per_choice = requested
+        .or(price.max_output_tokens)
+        .or(price.max_input_tokens)
+        .unwrap_or(DEFAULT_MAX_OUTPUT_TOKENS);
     let choices = count("n")?.unwrap_or(1).max(1);
     let predicted = request
         .get("prediction")

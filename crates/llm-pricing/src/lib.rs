@@ -12,12 +12,26 @@
 //! - **Money is exact.** Prices are whole nano-cents per token ([`budget_core::Money`]),
 //!   converted from the published decimals in integers. A published price finer than a
 //!   nano-cent is rounded **up**, so a cost is never below what the provider bills.
-//! - **Every token is charged once.** [`Usage`] normalises OpenAI's convention (cached tokens
-//!   inside `prompt_tokens`, reasoning inside `completion_tokens`) and Anthropic's
-//!   (`input_tokens` excluding cache reads and writes) into disjoint parts; [`Cost`] prices each
-//!   part and sums them. Size tiers (`…_above_200k_tokens`) are chosen by the whole prompt.
-//!   A model without a cache-read price is charged its input price for cache reads; without a
-//!   reasoning price, its output price.
+//! - **Every token is charged once.** [`Usage`] normalises OpenAI's convention (cached and
+//!   audio tokens inside `prompt_tokens`, reasoning and audio inside `completion_tokens`) and
+//!   Anthropic's (`input_tokens` excluding cache reads and writes) into disjoint parts, each
+//!   named for what it holds (`uncached_input_tokens`, `audio_input_tokens`,
+//!   `cache_read_tokens`, `cache_write_5m_tokens`, `cache_write_1h_tokens`,
+//!   `text_output_tokens`, `reasoning_tokens`, `audio_output_tokens`) plus
+//!   `web_search_requests`, charged per use; [`Cost`] prices each part and sums them. A
+//!   `total_tokens` above the parts is charged as reasoning, never dropped.
+//! - **Size tiers** (`…_above_200k_tokens`) are chosen by the whole prompt. Within a tier,
+//!   each kind of token costs the tier's own price for it, else its **base** price (as
+//!   LiteLLM prices it: cache reads above 272k tokens at the base cache-read price when the
+//!   tier lists none). A model without a cache-read price is charged its input price for
+//!   cache reads; without a reasoning price, its output price; without an audio price, audio
+//!   cannot be priced and is refused.
+//! - **Fees that are not tokens** are priced too: web search queries
+//!   (`search_context_cost_per_query`, by search context size) for requests with
+//!   `web_search_options` and for Anthropic's web search server tool (per use; LiteLLM lists
+//!   Anthropic's $10 per 1,000 searches there), and server tools priced in code
+//!   ([`ModelPrice::server_tool`]). A call is settled with
+//!   [`PriceTable::cost_for_request`], which adds the request's fees to the usage's cost.
 //! - **Service tiers are priced as billed.** OpenAI's priority and flex processing have their
 //!   own prices (`…_priority`, `…_flex` upstream), carried per model in
 //!   [`ModelPrice::service_tiers`]. [`PriceTable::cost_at_tier`] charges a call at the tier the
@@ -27,14 +41,24 @@
 //! - **Estimates only err high.** [`PriceTable::estimate`] bounds the input tokens from above
 //!   (exact tiktoken counts for OpenAI encodings, one token per byte otherwise), takes the most
 //!   output the request allows, and prices both at the dearest reachable size tier and service
-//!   tier (a `"priority"` or `"auto"` request is reserved at priority prices) — the amount a
-//!   budget must reserve before the call.
+//!   tier (a `"priority"` or `"auto"` request is reserved at priority prices), audio included,
+//!   plus the request's fees — the amount a budget must reserve before the call.
+//! - **Every field of a request is accounted for.** Every top-level field reaches the
+//!   provider, so each is counted as input ([`COUNTED_REQUEST_FIELDS`]: `messages`, `system`,
+//!   `instructions`, `documents`, `prediction`, `tools`, …), known to carry none
+//!   ([`NO_INPUT_REQUEST_FIELDS`]: sampling and output settings; numbers, booleans and `null`
+//!   are always harmless), allowed at the user's own risk
+//!   ([`PriceTable::allow_request_fields`], then counted by its JSON text), or refused
+//!   ([`PricingError::UncountedRequestField`]) before anything is sent. Content passed by
+//!   reference (images, audio, files, documents, videos) is bounded by the model's
+//!   `max_input_tokens`; `mcp_servers` and `container`, which pull content in from elsewhere,
+//!   are refused unless allowed.
 //! - **Names resolve like users write them**: exact, any case, `provider/model`, `alias_of`,
 //!   and dated snapshots the table lacks fall back to their undated family. An unknown model is
 //!   an error naming the closest known names, unless a fallback price is configured.
 //!
 //! ```
-//! use llm_pricing::{PriceTable, Usage};
+//! use llm_pricing::{PriceTable, ServiceTier, Usage};
 //! use serde_json::json;
 //!
 //! let table = PriceTable::builtin();
@@ -50,7 +74,8 @@
 //! assert_eq!(worst.output_tokens, 100); // max_tokens
 //! // Any response this request allows costs at most `worst.cost`: reserve that much first.
 //! let largest = Usage::openai(worst.input_tokens, 0, worst.output_tokens, 0)?;
-//! assert!(table.cost("gpt-4o-mini", &largest)?.total <= worst.cost);
+//! let settled = table.cost_for_request("gpt-4o-mini", &largest, &request, ServiceTier::Standard)?;
+//! assert!(settled.total <= worst.cost);
 //! # Ok::<(), llm_pricing::PricingError>(())
 //! ```
 
@@ -58,18 +83,21 @@ mod builtin;
 mod cost;
 mod error;
 mod estimate;
+mod fees;
 mod litellm;
 mod price;
+mod request_fields;
 mod service_tier;
 mod table;
 mod usage;
 
 pub use cost::Cost;
 pub use error::PricingError;
-pub use estimate::{
-    DEFAULT_MAX_OUTPUT_TOKENS, Estimate, IMAGE_TOKEN_BOUND, TokenCounting, count_input_tokens,
+pub use estimate::{DEFAULT_MAX_OUTPUT_TOKENS, Estimate, TokenCounting};
+pub use price::{
+    ModelPrice, SearchContextSize, ServiceTierPrices, SizeTier, TokenPrices, WebSearchPrices,
 };
-pub use price::{ModelPrice, ServiceTierPrices, SizeTier, TokenPrices};
+pub use request_fields::{COUNTED_REQUEST_FIELDS, NO_INPUT_REQUEST_FIELDS};
 pub use service_tier::ServiceTier;
 pub use table::{PriceTable, ResolvedModel, TableEntry};
 pub use usage::Usage;

@@ -51,6 +51,10 @@ pub(crate) struct SourcePrices {
     pub(crate) cache_write_5m: Option<u64>,
     pub(crate) cache_write_1h: Option<u64>,
     pub(crate) reasoning: Option<u64>,
+    /// An audio input token (`input_cost_per_audio_token`).
+    pub(crate) audio_input: Option<u64>,
+    /// An audio output token (`output_cost_per_audio_token`).
+    pub(crate) audio_output: Option<u64>,
 }
 
 impl SourcePrices {
@@ -63,8 +67,19 @@ impl SourcePrices {
             cache_write_5m: None,
             cache_write_1h: None,
             reasoning: None,
+            audio_input: None,
+            audio_output: None,
         }
     }
+}
+
+/// The fee of one web search query by search context size (`search_context_cost_per_query`),
+/// in nano-cents per query.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct SourceWebSearch {
+    pub(crate) low: u64,
+    pub(crate) medium: u64,
+    pub(crate) high: u64,
 }
 
 /// A priced chat model.
@@ -78,6 +93,8 @@ pub(crate) struct SourceModel {
     pub(crate) tiers: Vec<(u64, SourcePrices)>,
     /// Prices of the service tiers the entry lists, in [`SERVICE_TIERS`] order.
     pub(crate) service_tiers: Vec<SourceServiceTier>,
+    /// Web search fees per query, when the entry lists them.
+    pub(crate) web_search: Option<SourceWebSearch>,
 }
 
 /// The prices of one service tier of a model: its own base prices and size tiers.
@@ -93,7 +110,8 @@ pub(crate) struct SourceServiceTier {
 /// One entry of the map.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum SourceEntry {
-    Priced(SourceModel),
+    /// Boxed: a priced model is ten times the size of an alias.
+    Priced(Box<SourceModel>),
     Alias(String),
 }
 
@@ -214,14 +232,51 @@ fn parse_entry(
             ));
         }
     };
-    Ok(Some(SourceEntry::Priced(SourceModel {
+    Ok(Some(SourceEntry::Priced(Box::new(SourceModel {
         provider,
         max_input_tokens: read_token_count(fields, "max_input_tokens", name)?,
         max_output_tokens: read_token_count(fields, "max_output_tokens", name)?,
         prices,
         tiers,
         service_tiers,
-    })))
+        web_search: read_web_search(fields, name)?,
+    }))))
+}
+
+/// `search_context_cost_per_query`: `{"search_context_size_low": usd, "…_medium": usd,
+/// "…_high": usd}`, US dollars per query. Every size must be priced.
+fn read_web_search(
+    fields: &Map<String, Value>,
+    entry: &str,
+) -> Result<Option<SourceWebSearch>, SourceError> {
+    const FIELD: &str = "search_context_cost_per_query";
+    let error = |reason: String| SourceError {
+        entry: entry.to_owned(),
+        field: FIELD.to_owned(),
+        reason,
+    };
+    let sizes = match fields.get(FIELD) {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::Object(sizes)) => sizes,
+        Some(_) => {
+            return Err(error(
+                "must be an object of search_context_size_low/medium/high to US dollars per query"
+                    .to_owned(),
+            ));
+        }
+    };
+    let fee = |size: &str| -> Result<u64, SourceError> {
+        let key = format!("search_context_size_{size}");
+        let value = sizes
+            .get(&key)
+            .ok_or_else(|| error(format!("{key} is missing; price every size")))?;
+        usd_per_token_to_nanos(value).map_err(|reason| error(format!("{key}: {reason}")))
+    };
+    Ok(Some(SourceWebSearch {
+        low: fee("low")?,
+        medium: fee("medium")?,
+        high: fee("high")?,
+    }))
 }
 
 /// Reads the six price fields, each spelled `<field><suffix>`; input and output are required.
@@ -273,6 +328,8 @@ fn read_prices_or(
         cache_write_5m: price("cache_creation_input_token_cost")?,
         cache_write_1h: price("cache_creation_input_token_cost_above_1hr")?,
         reasoning: price("output_cost_per_reasoning_token")?,
+        audio_input: price("input_cost_per_audio_token")?,
+        audio_output: price("output_cost_per_audio_token")?,
     })
 }
 
@@ -348,12 +405,13 @@ fn size_suffix(above: u64, service: &str) -> String {
 /// A tier is listed when any of its base prices is (`input_cost_per_token_priority`, …).
 /// A price the tier leaves out is derived so that it is never below what the provider can
 /// bill:
-/// - its input or output price: the standard one;
+/// - its input, output, audio input or audio output price: the standard one;
 /// - its cache, 1-hour write and reasoning prices: none, so they fall back within the tier
 ///   (to the tier's input or output price, see `TokenPrices` in the crate);
-/// - a size tier the standard prices have but the service tier does not list, and an input or
-///   output price missing from a size tier it does list: the dearer of the standard size-tier
-///   price and the service tier's base price.
+/// - a size tier the standard prices have but the service tier does not list, and a price
+///   missing from a size tier it does list: the dearer of the standard size-tier price (for
+///   cache and reasoning prices, else the standard base price) and the service tier's base
+///   price.
 fn read_service_tiers(
     fields: &Map<String, Value>,
     standard: &SourcePrices,
@@ -369,12 +427,14 @@ fn read_service_tiers(
         if !listed {
             continue;
         }
-        let prices = read_prices_or(
+        let mut prices = read_prices_or(
             fields,
             &service,
             entry,
             Some((standard.input, standard.output)),
         )?;
+        prices.audio_input = prices.audio_input.or(standard.audio_input);
+        prices.audio_output = prices.audio_output.or(standard.audio_output);
         let mut thresholds: Vec<u64> = standard_tiers.iter().map(|(above, _)| *above).collect();
         thresholds.extend(size_thresholds(fields, &service, entry)?);
         thresholds.sort_unstable();
@@ -382,18 +442,47 @@ fn read_service_tiers(
         let tiers = thresholds
             .into_iter()
             .map(|above| {
-                let defaults = match standard_tiers.iter().find(|(a, _)| *a == above) {
+                let standard_sized = standard_tiers.iter().find(|(a, _)| *a == above);
+                let defaults = match standard_sized {
                     Some((_, sized)) => (
                         sized.input.max(prices.input),
                         sized.output.max(prices.output),
                     ),
                     None => (prices.input, prices.output),
                 };
-                let sized = if above % 1000 == 0 {
+                let mut sized = if above % 1000 == 0 {
                     read_prices_or(fields, &size_suffix(above, &service), entry, Some(defaults))?
                 } else {
                     SourcePrices::new(defaults.0, defaults.1)
                 };
+                // A size tier falls back to its base prices part by part; so that a service
+                // tier's long prompt never costs less than the standard one, its missing cache
+                // and reasoning prices are the dearer of the standard size tier's (else the
+                // standard base's) and the service tier's base price.
+                let standard_at = standard_sized.map_or(standard, |(_, sized)| sized);
+                let dearer = |service: Option<u64>, at: Option<u64>, base: Option<u64>| {
+                    service.max(at.or(base))
+                };
+                sized.cache_read = sized.cache_read.or(dearer(
+                    prices.cache_read,
+                    standard_at.cache_read,
+                    standard.cache_read,
+                ));
+                sized.cache_write_5m = sized.cache_write_5m.or(dearer(
+                    prices.cache_write_5m,
+                    standard_at.cache_write_5m,
+                    standard.cache_write_5m,
+                ));
+                sized.cache_write_1h = sized.cache_write_1h.or(dearer(
+                    prices.cache_write_1h,
+                    standard_at.cache_write_1h,
+                    standard.cache_write_1h,
+                ));
+                sized.reasoning = sized.reasoning.or(dearer(
+                    prices.reasoning,
+                    standard_at.reasoning,
+                    standard.reasoning,
+                ));
                 Ok((above, sized))
             })
             .collect::<Result<_, SourceError>>()?;
@@ -620,17 +709,31 @@ mod tests {
                 ..SourcePrices::new(350_000, 1_400_000)
             }
         );
-        // Listed input; output = max(standard >272k 1,200,000, priority base 1,400,000).
+        // Listed input; output = max(standard >272k 1,200,000, priority base 1,400,000);
+        // cache read = max(standard 50,000 (no >272k price), priority base 87,500).
         assert_eq!(
             priority.tiers,
-            vec![(272_000, SourcePrices::new(700_000, 1_400_000))]
+            vec![(
+                272_000,
+                SourcePrices {
+                    cache_read: Some(87_500),
+                    ..SourcePrices::new(700_000, 1_400_000)
+                }
+            )]
         );
         // No flex cache-read price: none, so it falls back to the flex input price.
         assert_eq!(flex.prices, SourcePrices::new(100_000, 400_000));
-        // Not listed for flex: max(standard >272k, flex base) part by part.
+        // Not listed for flex: max(standard >272k, flex base) part by part; flex has no
+        // cache-read price, so the standard one (50,000) applies.
         assert_eq!(
             flex.tiers,
-            vec![(272_000, SourcePrices::new(400_000, 1_200_000))]
+            vec![(
+                272_000,
+                SourcePrices {
+                    cache_read: Some(50_000),
+                    ..SourcePrices::new(400_000, 1_200_000)
+                }
+            )]
         );
     }
 
@@ -669,7 +772,9 @@ mod tests {
                     cache_read: None,
                     cache_write_5m: None,
                     cache_write_1h: None,
-                    reasoning: None
+                    reasoning: None,
+                    audio_input: None,
+                    audio_output: None,
                 }
             )]
         );

@@ -1,4 +1,6 @@
-//! What one model costs: per-token prices, size tiers, service tiers and limits.
+//! What one model costs: per-token prices, size tiers, service tiers, per-use fees and limits.
+
+use std::collections::BTreeMap;
 
 use budget_core::Money;
 
@@ -10,6 +12,8 @@ use crate::{PricingError, ServiceTier};
 /// than what the provider charges for a model that has no separate price:
 /// cache reads → input price, cache writes → input price, 1-hour cache writes → the 5-minute
 /// write price, reasoning tokens → output price. The `effective_*` methods apply these rules.
+/// Audio has no fallback: a model without an audio price cannot be charged for audio tokens
+/// (an error, never a guess).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct TokenPrices {
@@ -25,6 +29,10 @@ pub struct TokenPrices {
     pub cache_write_1h: Option<Money>,
     /// A reasoning ("thinking") output token, where it is priced apart from output.
     pub reasoning: Option<Money>,
+    /// An audio input token (LiteLLM's `input_cost_per_audio_token`).
+    pub audio_input: Option<Money>,
+    /// An audio output token (LiteLLM's `output_cost_per_audio_token`).
+    pub audio_output: Option<Money>,
 }
 
 impl TokenPrices {
@@ -37,6 +45,8 @@ impl TokenPrices {
             cache_write_5m: None,
             cache_write_1h: None,
             reasoning: None,
+            audio_input: None,
+            audio_output: None,
         }
     }
 
@@ -62,6 +72,36 @@ impl TokenPrices {
     pub const fn reasoning(mut self, price: Money) -> TokenPrices {
         self.reasoning = Some(price);
         self
+    }
+
+    /// Sets the audio input price per token.
+    pub const fn audio_input(mut self, price: Money) -> TokenPrices {
+        self.audio_input = Some(price);
+        self
+    }
+
+    /// Sets the audio output price per token.
+    pub const fn audio_output(mut self, price: Money) -> TokenPrices {
+        self.audio_output = Some(price);
+        self
+    }
+
+    /// The prices of a size tier whose own prices are `self` over base prices `base`: every
+    /// price the tier does not list is the base's listed price (LiteLLM's rule: cache reads
+    /// above 272k tokens cost the base cache-read price when no
+    /// `cache_read_input_token_cost_above_272k_tokens` is listed), and only when neither lists
+    /// it do the usual fallbacks apply, within the tier.
+    pub(crate) fn over(self, base: &TokenPrices) -> TokenPrices {
+        TokenPrices {
+            input: self.input,
+            output: self.output,
+            cache_read: self.cache_read.or(base.cache_read),
+            cache_write_5m: self.cache_write_5m.or(base.cache_write_5m),
+            cache_write_1h: self.cache_write_1h.or(base.cache_write_1h),
+            reasoning: self.reasoning.or(base.reasoning),
+            audio_input: self.audio_input.or(base.audio_input),
+            audio_output: self.audio_output.or(base.audio_output),
+        }
     }
 
     /// The price of a cached input token: the cache-read price, else the input price.
@@ -101,15 +141,77 @@ impl TokenPrices {
 
 /// Prices that replace the base prices for calls whose prompt is longer than
 /// `above_tokens` (e.g. `input_cost_per_token_above_200k_tokens`). Every part of such a call,
-/// output included, is charged at the tier's prices.
+/// output included, is charged at the tier's prices — each kind of token at the tier's own
+/// price for it when the tier lists one, else at the **base** price for it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SizeTier {
     /// The tier applies when the prompt (all input tokens, cached or not) exceeds this.
     pub above_tokens: u64,
-    /// The prices within the tier. Fields the tier leaves `None` fall back within the tier
-    /// (see [`TokenPrices`]), not to the base prices.
+    /// The prices within the tier. A field the tier leaves `None` is the base prices' listed
+    /// price for that kind of token (as LiteLLM prices it: cache reads above 272k tokens at
+    /// the base cache-read price when the tier lists none); only when the base lists none
+    /// either does it fall back within the tier (see [`TokenPrices`]), e.g. cache reads to the
+    /// tier's input price.
     pub prices: TokenPrices,
 }
+
+/// The size of the search context a web search query is billed at (the request's
+/// `web_search_options.search_context_size`; `"medium"` when unset).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum SearchContextSize {
+    /// `"low"`.
+    Low,
+    /// `"medium"`, the default.
+    #[default]
+    Medium,
+    /// `"high"`.
+    High,
+}
+
+/// The fee of one web search query by search context size (LiteLLM's
+/// `search_context_cost_per_query`), each an exact [`Money`] per query.
+///
+/// It prices OpenAI-style `web_search_options` (one query per request, at the requested
+/// size) and Anthropic's web search server tool (per use, at the dearest size: LiteLLM lists
+/// Anthropic's $10 per 1,000 searches as the same $0.01 for every size).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WebSearchPrices {
+    /// One query with a low search context.
+    pub low: Money,
+    /// One query with a medium search context (the default).
+    pub medium: Money,
+    /// One query with a high search context.
+    pub high: Money,
+}
+
+impl WebSearchPrices {
+    /// The same fee for every search context size.
+    pub const fn flat(per_query: Money) -> WebSearchPrices {
+        WebSearchPrices {
+            low: per_query,
+            medium: per_query,
+            high: per_query,
+        }
+    }
+
+    /// The fee of one query at `size`.
+    pub fn per_query(&self, size: SearchContextSize) -> Money {
+        match size {
+            SearchContextSize::Low => self.low,
+            SearchContextSize::Medium => self.medium,
+            SearchContextSize::High => self.high,
+        }
+    }
+
+    /// The dearest fee of one query at any size: the price of one server-tool web search use.
+    pub fn dearest(&self) -> Money {
+        self.low.max(self.medium).max(self.high)
+    }
+}
+
+/// The server tool family whose uses a [`Usage`](crate::Usage) counts
+/// (`web_search_requests`) and the table prices from `search_context_cost_per_query`.
+pub(crate) const WEB_SEARCH_FAMILY: &str = "web_search";
 
 /// Everything the table knows about the price of one model.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -129,6 +231,13 @@ pub struct ModelPrice {
     /// sorted by tier. A tier not listed is billed at the standard prices (`prices`, `tiers`).
     /// Batch API prices are not here: batches are not chat calls.
     pub service_tiers: Vec<ServiceTierPrices>,
+    /// Web search fees per query (LiteLLM's `search_context_cost_per_query`), when known.
+    pub web_search: Option<WebSearchPrices>,
+    /// Per-use prices of server tools (tools the provider runs, such as Anthropic's
+    /// `web_fetch_20250910`), by tool family: the tool `type` without its date suffix
+    /// (`"web_fetch"`). Set in code with [`ModelPrice::server_tool`]; the data has none. The
+    /// `"web_search"` family is priced from [`web_search`](Self::web_search) unless set here.
+    pub server_tools: BTreeMap<String, Money>,
 }
 
 /// The prices of one service tier of a model (e.g. OpenAI's priority processing): base prices
@@ -194,19 +303,20 @@ impl<'a> Schedule<'a> {
             .find(|tier| prompt_tokens > tier.above_tokens)
     }
 
-    /// The prices for a prompt of `prompt_tokens` tokens.
-    pub(crate) fn prices_for_prompt(&self, prompt_tokens: u64) -> &'a TokenPrices {
+    /// The prices for a prompt of `prompt_tokens` tokens (a size tier's over the base prices).
+    pub(crate) fn prices_for_prompt(&self, prompt_tokens: u64) -> TokenPrices {
         self.size_tier(prompt_tokens)
-            .map_or(self.prices, |tier| &tier.prices)
+            .map_or(*self.prices, |tier| tier.prices.over(self.prices))
     }
 
     /// Every price set that a prompt of at most `prompt_tokens` tokens can be charged at.
-    pub(crate) fn prices_up_to(self, prompt_tokens: u64) -> impl Iterator<Item = &'a TokenPrices> {
-        std::iter::once(self.prices).chain(
+    pub(crate) fn prices_up_to(self, prompt_tokens: u64) -> impl Iterator<Item = TokenPrices> {
+        let base = self.prices;
+        std::iter::once(*base).chain(
             self.tiers
                 .iter()
                 .filter(move |tier| prompt_tokens > tier.above_tokens)
-                .map(|tier| &tier.prices),
+                .map(move |tier| tier.prices.over(base)),
         )
     }
 }
@@ -232,6 +342,8 @@ impl ModelPrice {
             prices,
             tiers: Vec::new(),
             service_tiers: Vec::new(),
+            web_search: None,
+            server_tools: BTreeMap::new(),
         }
     }
 
@@ -268,6 +380,31 @@ impl ModelPrice {
         self
     }
 
+    /// Sets the web search fees per query.
+    pub fn web_search(mut self, fees: WebSearchPrices) -> ModelPrice {
+        self.web_search = Some(fees);
+        self
+    }
+
+    /// Sets the per-use price of a server tool family (`"web_fetch"` prices every
+    /// `web_fetch_…` tool), so that requests offering it can be estimated and settled. A price
+    /// of zero says the tool has no per-use fee.
+    pub fn server_tool(mut self, family: impl Into<String>, per_use: Money) -> ModelPrice {
+        self.server_tools.insert(family.into(), per_use);
+        self
+    }
+
+    /// The per-use price of server tool family `family` (`"web_search"`, `"web_fetch"`): the
+    /// price set with [`server_tool`](Self::server_tool), else for `"web_search"` the dearest
+    /// [`web_search`](Self::web_search) fee; `None` when neither is known.
+    pub fn server_tool_price(&self, family: &str) -> Option<Money> {
+        self.server_tools.get(family).copied().or_else(|| {
+            self.web_search
+                .filter(|_| family == WEB_SEARCH_FAMILY)
+                .map(|fees| fees.dearest())
+        })
+    }
+
     /// Sets the prices of one service tier, replacing that tier's prices if it had some.
     /// Prices for [`ServiceTier::Standard`] replace the model's base prices and size tiers.
     pub fn service_tier(mut self, service: ServiceTierPrices) -> ModelPrice {
@@ -294,7 +431,7 @@ impl ModelPrice {
     /// The prices that apply to a call at the standard tier whose prompt has `prompt_tokens`
     /// tokens in all (uncached, cache reads and cache writes): the last size tier the prompt
     /// exceeds, else the base prices.
-    pub fn prices_for_prompt(&self, prompt_tokens: u64) -> &TokenPrices {
+    pub fn prices_for_prompt(&self, prompt_tokens: u64) -> TokenPrices {
         self.schedule(ServiceTier::Standard)
             .prices_for_prompt(prompt_tokens)
     }
@@ -302,7 +439,7 @@ impl ModelPrice {
     /// The prices that apply to a call billed at service tier `tier` whose prompt has
     /// `prompt_tokens` tokens in all: the tier's own prices when the model has them, else the
     /// standard prices; within those, the last size tier the prompt exceeds.
-    pub fn prices_for(&self, tier: ServiceTier, prompt_tokens: u64) -> &TokenPrices {
+    pub fn prices_for(&self, tier: ServiceTier, prompt_tokens: u64) -> TokenPrices {
         self.schedule(tier).prices_for_prompt(prompt_tokens)
     }
 

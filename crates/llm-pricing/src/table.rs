@@ -1,16 +1,19 @@
 //! [`PriceTable`]: model prices by name, with overrides and name resolution.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 
 use budget_core::Money;
 use serde_json::Value;
 
-use crate::litellm::{self, SourceEntry, SourcePrices, SourceServiceTier, Strictness};
+use crate::fees::{ServerToolUses, request_fees};
+use crate::litellm::{
+    self, SourceEntry, SourcePrices, SourceServiceTier, SourceWebSearch, Strictness,
+};
 use crate::{
     Cost, Estimate, ModelPrice, PricingError, ServiceTier, ServiceTierPrices, SizeTier,
-    TokenPrices, Usage, builtin,
+    TokenPrices, Usage, WebSearchPrices, builtin,
 };
 
 /// How many close names an [`PricingError::UnknownModel`] suggests.
@@ -19,7 +22,8 @@ const SUGGESTIONS: usize = 3;
 /// A table entry before aliases are resolved.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Definition {
-    Priced(ModelPrice),
+    /// Boxed: a priced model is ten times the size of an alias.
+    Priced(Box<ModelPrice>),
     Alias(String),
 }
 
@@ -63,6 +67,8 @@ struct Inner {
     exact: HashMap<Box<str>, usize>,
     lowercase: HashMap<Box<str>, usize>,
     fallback: Option<ModelPrice>,
+    /// Request fields the user allowed at their own risk (see `allow_request_fields`).
+    allowed_request_fields: BTreeSet<String>,
 }
 
 /// Model prices by name: the embedded table built from public data, extended or overridden by
@@ -134,8 +140,23 @@ impl PriceTable {
                 exact,
                 lowercase,
                 fallback,
+                allowed_request_fields: BTreeSet::new(),
             }),
         })
+    }
+
+    /// This table's settings (fallback price, allowed request fields) over `definitions`.
+    fn rebuilt(&self, definitions: BTreeMap<String, Definition>) -> Result<PriceTable, AliasError> {
+        let table = PriceTable::from_definitions(definitions, self.inner.fallback.clone())?;
+        Ok(table.with_allowed_fields(self.inner.allowed_request_fields.clone()))
+    }
+
+    fn with_allowed_fields(self, fields: BTreeSet<String>) -> PriceTable {
+        let mut inner = Arc::unwrap_or_clone(self.inner);
+        inner.allowed_request_fields = fields;
+        PriceTable {
+            inner: Arc::new(inner),
+        }
     }
 
     fn definitions(&self) -> BTreeMap<String, Definition> {
@@ -149,9 +170,9 @@ impl PriceTable {
     /// Adds `model` with `price`, replacing any entry of that exact name.
     pub fn with_price(self, model: impl Into<String>, price: ModelPrice) -> PriceTable {
         let mut definitions = self.definitions();
-        definitions.insert(model.into(), Definition::Priced(price));
+        definitions.insert(model.into(), Definition::Priced(Box::new(price)));
         // Replacing a priced entry by a priced entry cannot break an alias.
-        PriceTable::from_definitions(definitions, self.inner.fallback.clone())
+        self.rebuilt(definitions)
             .expect("adding a priced model cannot break an alias")
     }
 
@@ -164,6 +185,44 @@ impl PriceTable {
         PriceTable {
             inner: Arc::new(inner),
         }
+    }
+
+    /// Lets [`estimate`](Self::estimate) accept top-level request fields it does not know, at
+    /// your own risk, instead of refusing them with [`PricingError::UncountedRequestField`].
+    ///
+    /// An allowed field is still counted as input, by an upper bound of its JSON text; what
+    /// the risk covers is content the provider fetches **by reference** through it (a URL, a
+    /// file id, a remote server), which no estimate can see. Fields already counted
+    /// ([`COUNTED_REQUEST_FIELDS`](crate::COUNTED_REQUEST_FIELDS)) or known to carry no input
+    /// ([`NO_INPUT_REQUEST_FIELDS`](crate::NO_INPUT_REQUEST_FIELDS)) need no allowing.
+    ///
+    /// ```
+    /// use llm_pricing::{PriceTable, PricingError};
+    /// use serde_json::json;
+    ///
+    /// let request = json!({"model": "claude-3.5-sonnet", "max_tokens": 100,
+    ///     "messages": [{"role": "user", "content": "Hi"}],
+    ///     "mcp_servers": [{"type": "url", "url": "https://example.com/sse", "name": "x"}]});
+    /// let table = PriceTable::builtin();
+    /// assert!(matches!(table.estimate("claude-3.5-sonnet", &request),
+    ///     Err(PricingError::UncountedRequestField { field }) if field == "mcp_servers"));
+    /// let table = table.allow_request_fields(["mcp_servers"]);
+    /// assert!(table.estimate("claude-3.5-sonnet", &request).is_ok());
+    /// ```
+    pub fn allow_request_fields<I, S>(self, fields: I) -> PriceTable
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let mut allowed = self.inner.allowed_request_fields.clone();
+        allowed.extend(fields.into_iter().map(Into::into));
+        self.with_allowed_fields(allowed)
+    }
+
+    /// The request fields allowed with [`allow_request_fields`](Self::allow_request_fields),
+    /// sorted.
+    pub fn allowed_request_fields(&self) -> impl Iterator<Item = &str> {
+        self.inner.allowed_request_fields.iter().map(String::as_str)
     }
 
     /// Extends or overrides the table with a LiteLLM-format JSON file (the format of
@@ -202,7 +261,7 @@ impl PriceTable {
         for (name, entry) in source {
             definitions.insert(name, definition_from_source(entry));
         }
-        PriceTable::from_definitions(definitions, self.inner.fallback.clone()).map_err(|e| {
+        self.rebuilt(definitions).map_err(|e| {
             invalid(
                 &e.entry,
                 "alias_of",
@@ -267,6 +326,10 @@ impl PriceTable {
     /// prices for `tier`, is charged the standard prices, as [`cost`](Self::cost) does.
     /// [`Cost::service_tier`] says which prices were applied.
     ///
+    /// This prices the usage alone. To settle a call, use
+    /// [`cost_for_request`](Self::cost_for_request), which adds the fees the request itself
+    /// incurs.
+    ///
     /// ```
     /// use llm_pricing::{PriceTable, ServiceTier, Usage};
     /// use serde_json::json;
@@ -288,16 +351,83 @@ impl PriceTable {
         tier: ServiceTier,
     ) -> Result<Cost, PricingError> {
         let resolved = self.resolve(model)?;
-        Cost::compute(resolved.name, resolved.price, usage, tier)
+        Cost::compute(resolved.name, resolved.price, usage, tier, Money::ZERO)
+    }
+
+    /// The exact cost of a call: `usage` (what the response reported) billed at service tier
+    /// `tier` (what the response reported, see [`cost_at_tier`](Self::cost_at_tier)), plus the
+    /// fees that `request` (the body that was sent) incurs beyond what the usage counts. This is
+    /// the one way to settle a call; [`Cost::request_fees`] holds the fees:
+    ///
+    /// - one web search query when the request sent `web_search_options`, at its
+    ///   `search_context_size` (default `"medium"`);
+    /// - `max_uses` × the per-use price of every server tool in `tools` whose uses the usage
+    ///   does not count (every family but web search, whose uses are
+    ///   [`Usage::web_search_requests`], charged in [`Cost::web_search`]).
+    ///
+    /// A fee the table cannot price is a [`PricingError::MissingPrice`] (the estimate refuses
+    /// such requests before they are sent).
+    ///
+    /// ```
+    /// use llm_pricing::{PriceTable, ServiceTier, Usage};
+    /// use serde_json::json;
+    ///
+    /// let request = json!({"model": "gpt-4o-mini", "web_search_options": {},
+    ///     "messages": [{"role": "user", "content": "News?"}]});
+    /// let usage = Usage::openai(1_000, 0, 100, 0)?;
+    /// let cost = PriceTable::builtin()
+    ///     .cost_for_request("gpt-4o-mini", &usage, &request, ServiceTier::Standard)?;
+    /// // 1,000 × $0.15/1M + 100 × $0.60/1M + one query at $25/1,000 = $0.00015 + $0.00006 + $0.025
+    /// assert_eq!(cost.total.to_string(), "$0.02521");
+    /// # Ok::<(), llm_pricing::PricingError>(())
+    /// ```
+    pub fn cost_for_request(
+        &self,
+        model: &str,
+        usage: &Usage,
+        request: &Value,
+        tier: ServiceTier,
+    ) -> Result<Cost, PricingError> {
+        let resolved = self.resolve(model)?;
+        let fees = request_fees(
+            resolved.name,
+            resolved.price,
+            request,
+            ServerToolUses::UncountedAtMaxUses,
+        )?;
+        Cost::compute(resolved.name, resolved.price, usage, tier, fees)
     }
 
     /// The worst-case cost of sending `request` (an OpenAI-shaped Chat Completions body) to
-    /// `model`: never lower than the cost of any response the request allows, at any service
-    /// tier the request's `service_tier` can be billed at. See [`Estimate`] for how the bound
-    /// is made.
+    /// `model`: never lower than what [`cost_for_request`](Self::cost_for_request) charges for
+    /// any response the request allows, at any service tier the request's `service_tier` can
+    /// be billed at. See [`Estimate`] for how the bound is made.
+    ///
+    /// Every top-level field reaches the provider, so every field is accounted for:
+    /// - fields in [`COUNTED_REQUEST_FIELDS`](crate::COUNTED_REQUEST_FIELDS) (`messages`,
+    ///   `system`, `instructions`, `documents`, `prediction`, `tools`, …) are counted as input;
+    /// - fields in [`NO_INPUT_REQUEST_FIELDS`](crate::NO_INPUT_REQUEST_FIELDS) (sampling and
+    ///   output settings such as `temperature`, `max_tokens`, `stream`, `modalities`,
+    ///   `web_search_options`) and any field whose value is a number, a boolean or `null` add
+    ///   nothing;
+    /// - fields allowed with [`allow_request_fields`](Self::allow_request_fields) are counted
+    ///   by their JSON text;
+    /// - any other field — including `mcp_servers` and `container`, which pull content in by
+    ///   reference — is refused with [`PricingError::UncountedRequestField`].
+    ///
+    /// Content passed by reference (image, audio, file, document and video parts) is bounded
+    /// by the model's `max_input_tokens` ([`PricingError::UnboundedInput`] without one). Audio
+    /// and fees the model has no price for are refused with [`PricingError::MissingPrice`], a
+    /// priced server tool without `max_uses` with [`PricingError::ServerToolWithoutMaxUses`].
+    /// A refused request must not be sent.
     pub fn estimate(&self, model: &str, request: &Value) -> Result<Estimate, PricingError> {
         let resolved = self.resolve(model)?;
-        Estimate::compute(resolved.name, resolved.price, request)
+        Estimate::compute(
+            resolved.name,
+            resolved.price,
+            request,
+            &self.inner.allowed_request_fields,
+        )
     }
 
     /// The number of names in the table (priced models and aliases).
@@ -457,7 +587,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
 fn definition_from_source(entry: SourceEntry) -> Definition {
     match entry {
         SourceEntry::Alias(target) => Definition::Alias(target),
-        SourceEntry::Priced(model) => Definition::Priced(ModelPrice {
+        SourceEntry::Priced(model) => Definition::Priced(Box::new(ModelPrice {
             provider: model.provider,
             max_input_tokens: model.max_input_tokens,
             max_output_tokens: model.max_output_tokens,
@@ -468,7 +598,9 @@ fn definition_from_source(entry: SourceEntry) -> Definition {
                 .into_iter()
                 .filter_map(service_tier_from_source)
                 .collect(),
-        }),
+            web_search: model.web_search.map(web_search_from_source),
+            server_tools: BTreeMap::new(),
+        })),
     }
 }
 
@@ -491,6 +623,14 @@ fn service_tier_from_source(service: SourceServiceTier) -> Option<ServiceTierPri
     })
 }
 
+fn web_search_from_source(fees: SourceWebSearch) -> WebSearchPrices {
+    WebSearchPrices {
+        low: Money::from_nanos(fees.low),
+        medium: Money::from_nanos(fees.medium),
+        high: Money::from_nanos(fees.high),
+    }
+}
+
 fn prices_from_source(prices: SourcePrices) -> TokenPrices {
     let money = |nanos: Option<u64>| nanos.map(Money::from_nanos);
     TokenPrices {
@@ -500,6 +640,8 @@ fn prices_from_source(prices: SourcePrices) -> TokenPrices {
         cache_write_5m: money(prices.cache_write_5m),
         cache_write_1h: money(prices.cache_write_1h),
         reasoning: money(prices.reasoning),
+        audio_input: money(prices.audio_input),
+        audio_output: money(prices.audio_output),
     }
 }
 

@@ -40,7 +40,7 @@ fn gpt_4o_cached_tokens_are_inside_prompt_tokens() {
     let c = cost("gpt-4o", openai(2_000, 1_536, 100, 0));
     assert_eq!(c.uncached_input, nanos(116_000_000));
     assert_eq!(c.cache_read, nanos(192_000_000));
-    assert_eq!(c.output, nanos(100_000_000));
+    assert_eq!(c.text_output, nanos(100_000_000));
     assert_eq!(c.total, nanos(408_000_000));
 }
 
@@ -233,7 +233,7 @@ fn claude_35_sonnet_every_part_at_once() {
             c.cache_read,
             c.cache_write_5m,
             c.cache_write_1h,
-            c.output,
+            c.text_output,
             c.reasoning
         ],
         [
@@ -378,7 +378,7 @@ fn o3_mini_reasoning_inside_completion_at_output_price() {
     // 100 × 110,000 = 11,000,000; 200 × 440,000 = 88,000,000; 800 × 440,000 = 352,000,000
     // total 451,000,000
     let c = cost("o3-mini", openai(100, 0, 1_000, 800));
-    assert_eq!(c.output, nanos(88_000_000));
+    assert_eq!(c.text_output, nanos(88_000_000));
     assert_eq!(c.reasoning, nanos(352_000_000));
     assert_eq!(c.total, nanos(451_000_000));
 }
@@ -390,9 +390,46 @@ fn o3_mini_recorded_reasoning_response() {
     // total 383,460,000
     let response = fixture_json("openai/chat_completion_response_reasoning_tokens.json");
     let usage = Usage::from_openai_json(&response["usage"]).unwrap();
-    assert_eq!(usage.output_tokens, 735);
+    assert_eq!(usage.text_output_tokens, 735);
     let c = cost(response["model"].as_str().unwrap(), usage);
     assert_eq!(c.total, nanos(383_460_000));
+}
+
+#[test]
+fn total_tokens_above_the_parts_are_charged_as_reasoning() {
+    // gpt-4o-mini $0.15 / $0.60: total 150 = 100 prompt + 10 completion + 40 unreported.
+    // 100 × 15,000 = 1,500,000; 10 × 60,000 = 600,000; 40 × 60,000 = 2,400,000 → 4,500,000
+    let usage = Usage::from_openai_json(&serde_json::json!({
+        "prompt_tokens": 100, "completion_tokens": 10, "total_tokens": 150
+    }))
+    .unwrap();
+    assert_eq!(usage.reasoning_tokens, 40);
+    assert_eq!(cost("gpt-4o-mini", usage).total, nanos(4_500_000));
+}
+
+#[test]
+fn reasoning_reported_outside_the_completion_is_charged_on_top() {
+    // xAI: total = prompt + completion + reasoning. xai/grok-4.20: $1.25 / $2.50.
+    // 100 × 125,000 = 12,500,000; 10 × 250,000 = 2,500,000; 50 × 250,000 = 12,500,000
+    // → 27,500,000, whether or not the reasoning count is reported.
+    for usage in [
+        serde_json::json!({"prompt_tokens": 100, "completion_tokens": 10, "total_tokens": 160,
+                           "completion_tokens_details": {"reasoning_tokens": 50}}),
+        serde_json::json!({"prompt_tokens": 100, "completion_tokens": 10, "total_tokens": 160}),
+    ] {
+        let usage = Usage::from_openai_json(&usage).unwrap();
+        assert_eq!((usage.text_output_tokens, usage.reasoning_tokens), (10, 50));
+        assert_eq!(cost("xai/grok-4.20", usage).total, nanos(27_500_000));
+    }
+    // The parts can say so directly: no constructor clamps them.
+    let usage = Usage {
+        uncached_input_tokens: 100,
+        text_output_tokens: 10,
+        reasoning_tokens: 50,
+        ..Usage::default()
+    };
+    assert_eq!(usage.completion_tokens(), 60);
+    assert_eq!(cost("xai/grok-4.20", usage).total, nanos(27_500_000));
 }
 
 #[test]
@@ -451,6 +488,20 @@ fn size_tier_counts_cached_tokens_in_the_prompt_length() {
     // 2,000 × 1,500,000 = 3,000,000,000 → 19,500,000,000
     let c = cost("gemini/gemini-2.5-pro", openai(210_000, 160_000, 2_000, 0));
     assert_eq!(c.total, nanos(19_500_000_000));
+}
+
+#[test]
+fn size_tier_without_its_own_cache_read_price_charges_the_base_cache_read_price() {
+    // kyma/gpt-5.6-terra: base input $2.70 (270,000), cache read $0.27 (27,000), output
+    // $16.20 (1,620,000); above 272k: input $5.40 (540,000), output $24.30 (2,430,000), and
+    // no cache_read_input_token_cost_above_272k_tokens — so cache reads stay at 27,000.
+    // 100,000 uncached + 200,000 cached = 300,000 > 272,000 → tier.
+    // 100,000 × 540,000 = 54,000,000,000; 200,000 × 27,000 = 5,400,000,000;
+    // 1,000 × 2,430,000 = 2,430,000,000 → 61,830,000,000
+    let c = cost("kyma/gpt-5.6-terra", openai(300_000, 200_000, 1_000, 0));
+    assert_eq!(c.tier_above_tokens, Some(272_000));
+    assert_eq!(c.cache_read, nanos(5_400_000_000));
+    assert_eq!(c.total, nanos(61_830_000_000));
 }
 
 #[test]
@@ -532,12 +583,13 @@ fn override_with_cache_prices_and_tier_in_code() {
         table.cost("tiered", &small).unwrap().total,
         nanos(69_000_000)
     );
-    // 1,001 → tier, which lists no cache prices → all at the tier input 200,000:
-    // 1,001 × 200,000 = 200,200,000; 10 × 800,000 = 8,000,000 → 208,200,000
+    // 1,001 → tier, which lists no cache prices → cache at the base cache prices:
+    // 101 × 200,000 = 20,200,000; 500 × 10,000 = 5,000,000; 400 × 125,000 = 50,000,000;
+    // 10 × 800,000 = 8,000,000 → 83,200,000
     let large = Usage::anthropic(101, 500, 400, 0, 10);
     assert_eq!(
         table.cost("tiered", &large).unwrap().total,
-        nanos(208_200_000)
+        nanos(83_200_000)
     );
 }
 
@@ -655,7 +707,7 @@ fn anthropic_split_larger_than_total_is_charged_in_full() {
 #[test]
 fn overflow_is_an_error_not_a_wrap() {
     let huge = Usage {
-        output_tokens: u64::MAX / 2,
+        text_output_tokens: u64::MAX / 2,
         ..Usage::default()
     };
     assert!(matches!(

@@ -1,8 +1,9 @@
 //! Worst-case estimates: never below tiktoken's exact count, never below the cost of any
 //! response the request allows.
 
+use budget_core::Money;
 use llm_pricing::{
-    Estimate, IMAGE_TOKEN_BOUND, PriceTable, PricingError, ServiceTier, TokenCounting, Usage,
+    Estimate, PriceTable, PricingError, ServiceTier, TokenCounting, Usage, WebSearchPrices,
 };
 use proptest::prelude::*;
 use serde_json::{Value, json};
@@ -110,12 +111,16 @@ fn request() -> impl Strategy<Value = Value> {
     let random = (
         prop::collection::vec(message(), 1..6),
         prop::option::of(1u64..5_000),
+        prop::option::of(1u64..5_000),
         prop::option::of(1u64..4),
     )
-        .prop_map(|(messages, max_tokens, n)| {
+        .prop_map(|(messages, max_tokens, max_completion_tokens, n)| {
             let mut r = json!({"messages": messages});
             if let Some(max) = max_tokens {
                 r["max_tokens"] = json!(max);
+            }
+            if let Some(max) = max_completion_tokens {
+                r["max_completion_tokens"] = json!(max);
             }
             if let Some(n) = n {
                 r["n"] = json!(n);
@@ -185,15 +190,99 @@ proptest! {
             cache_read_tokens: p[1],
             cache_write_5m_tokens: p[2],
             cache_write_1h_tokens: p[3],
-            output_tokens: c[0],
+            text_output_tokens: c[0],
             reasoning_tokens: c[1],
+            ..Usage::default()
         };
         // Whatever tier the provider then reports, the bill fits the reservation.
         for billed in billable(service_tier) {
-            let actual = PriceTable::builtin().cost_at_tier(model, &usage, billed).unwrap();
+            let actual = PriceTable::builtin()
+                .cost_for_request(model, &usage, &request, billed)
+                .unwrap();
             prop_assert!(actual.total <= e.cost,
                 "{model} at {billed:?}: {usage:?} costs {} > estimate {}", actual.total, e.cost);
         }
+    }
+}
+
+/// Models with audio input and output prices; [`extras_table`] gives them web search fees.
+const AUDIO_MODELS: [&str; 3] = [
+    "gpt-audio",
+    "gpt-4o-mini-audio-preview-2024-12-17",
+    "gemini-2.5-pro-preview-tts",
+];
+
+/// The built-in table with web search fees (sizes priced apart) on the audio models.
+fn extras_table() -> PriceTable {
+    let builtin = PriceTable::builtin();
+    AUDIO_MODELS.iter().fold(builtin.clone(), |table, model| {
+        let price = builtin.resolve(model).unwrap().price.clone();
+        let fees = WebSearchPrices {
+            low: Money::from_nanos(500_000_000),
+            medium: Money::from_nanos(800_000_000),
+            high: Money::from_nanos(1_200_000_000),
+        };
+        table.with_price(*model, price.web_search(fees))
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    #[test]
+    fn worst_case_covers_audio_web_searches_and_server_tools(
+        model in prop::sample::select(AUDIO_MODELS.to_vec()),
+        mut request in request(),
+        audio_in in any::<bool>(),
+        audio_out in prop::option::of(any::<bool>()),
+        search_size in prop::option::of(prop::sample::select(vec!["", "low", "medium", "high"])),
+        max_uses in prop::option::of(0u64..5),
+        fractions in prop::array::uniform3(0u64..=1_000),
+        prompt_weights in prop::array::uniform5(0u64..100),
+        completion_weights in prop::array::uniform3(0u64..100),
+    ) {
+        if audio_in {
+            request["messages"].as_array_mut().unwrap().push(json!({"role": "user", "content": [
+                {"type": "text", "text": "Transcribe this."},
+                {"type": "input_audio", "input_audio": {"data": "UklGRg==", "format": "wav"}}]}));
+        }
+        match audio_out {
+            Some(true) => request["modalities"] = json!(["text", "audio"]),
+            Some(false) => request["audio"] = json!({"voice": "alloy", "format": "wav"}),
+            None => {}
+        }
+        if let Some(size) = search_size {
+            request["web_search_options"] = if size.is_empty() {
+                json!({})
+            } else {
+                json!({"search_context_size": size})
+            };
+        }
+        if let Some(uses) = max_uses {
+            request["tools"] = json!([
+                {"type": "web_search_20250305", "name": "web_search", "max_uses": uses}]);
+        }
+        let table = extras_table();
+        let e = table.estimate(model, &request).unwrap();
+        let prompt = split(e.input_tokens * fractions[0] / 1_000, &prompt_weights);
+        let completion = split(e.output_tokens * fractions[1] / 1_000, &completion_weights);
+        // Audio only where the request allows it.
+        let usage = Usage {
+            uncached_input_tokens: prompt[0] + if audio_in { 0 } else { prompt[1] },
+            audio_input_tokens: if audio_in { prompt[1] } else { 0 },
+            cache_read_tokens: prompt[2],
+            cache_write_5m_tokens: prompt[3],
+            cache_write_1h_tokens: prompt[4],
+            text_output_tokens: completion[0] + if audio_out.is_some() { 0 } else { completion[2] },
+            reasoning_tokens: completion[1],
+            audio_output_tokens: if audio_out.is_some() { completion[2] } else { 0 },
+            web_search_requests: max_uses.unwrap_or(0) * fractions[2] / 1_000,
+        };
+        let actual = table
+            .cost_for_request(model, &usage, &request, ServiceTier::Standard)
+            .unwrap();
+        prop_assert!(actual.total <= e.cost,
+            "{model}: {usage:?} costs {} > estimate {}", actual.total, e.cost);
     }
 }
 
@@ -229,19 +318,25 @@ fn tools_response_format_and_images_are_counted() {
             >= estimate("gpt-4o", &plain).input_tokens + schema_tokens
     );
 
+    // An image by URL is bounded by the model's context window (gpt-4o-mini: 128,000).
     let image = fixture_json("openai/chat_completion_request_multimodal.json");
-    assert!(estimate("gpt-4o-mini", &image).input_tokens > IMAGE_TOKEN_BOUND);
+    assert!(estimate("gpt-4o-mini", &image).input_tokens > 128_000);
 }
 
 #[test]
 fn output_bound_follows_the_request_then_the_model() {
     let messages = json!([{"role": "user", "content": "Hi"}]);
-    // max_completion_tokens wins over max_tokens; × n.
+    // The larger of max_completion_tokens and max_tokens, whichever it is; × n.
     let e = estimate(
         "gpt-4o",
         &json!({"messages": messages, "max_tokens": 10, "max_completion_tokens": 20, "n": 3}),
     );
     assert_eq!(e.output_tokens, 60);
+    let e = estimate(
+        "gpt-4o",
+        &json!({"messages": messages, "max_tokens": 30, "max_completion_tokens": 20, "n": 3}),
+    );
+    assert_eq!(e.output_tokens, 90);
     // No limit in the request: gpt-4o's max output, 16,384.
     let e = estimate("gpt-4o", &json!({"messages": messages}));
     assert_eq!(e.output_tokens, 16_384);

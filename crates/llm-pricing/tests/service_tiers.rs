@@ -38,7 +38,7 @@ fn gpt_4o_priority() {
     let c = cost_at("gpt-4o", openai(1_000, 400, 300, 0), ServiceTier::Priority);
     assert_eq!(c.uncached_input, nanos(255_000_000));
     assert_eq!(c.cache_read, nanos(85_000_000));
-    assert_eq!(c.output, nanos(510_000_000));
+    assert_eq!(c.text_output, nanos(510_000_000));
     assert_eq!(c.total, nanos(850_000_000));
     assert_eq!(c.service_tier, ServiceTier::Priority);
     // The same call at standard prices: 600 × 250,000 + 400 × 125,000 + 300 × 1,000,000

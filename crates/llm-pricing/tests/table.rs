@@ -51,6 +51,8 @@ fn every_priced_chat_entry_of_the_source_is_in_the_table_at_its_price() {
     let table = PriceTable::builtin();
     let mut checked = 0;
     let mut service_tiers = 0;
+    let mut audio_prices = 0;
+    let mut web_search_fees = 0;
     for (name, entry) in litellm_source() {
         let is_priced_chat = entry["mode"] == "chat"
             && entry.get("input_cost_per_token").is_some()
@@ -68,6 +70,35 @@ fn every_priced_chat_entry_of_the_source_is_in_the_table_at_its_price() {
             ("output_cost_per_token", price.prices.output),
         ] {
             assert_converted(&name, field, entry[field].as_f64().unwrap(), ours);
+        }
+        // Audio prices and web search fees are carried as published.
+        for (field, ours) in [
+            ("input_cost_per_audio_token", price.prices.audio_input),
+            ("output_cost_per_audio_token", price.prices.audio_output),
+        ] {
+            match (entry.get(field).and_then(Value::as_f64), ours) {
+                (Some(usd), Some(ours)) => assert_converted(&name, field, usd, ours),
+                (None, None) => {}
+                (published, carried) => panic!("{name}: {field} {published:?} vs {carried:?}"),
+            }
+            audio_prices += usize::from(ours.is_some());
+        }
+        let published_fees = entry.get("search_context_cost_per_query");
+        assert_eq!(
+            published_fees.is_some(),
+            price.web_search.is_some(),
+            "{name}"
+        );
+        if let (Some(published), Some(carried)) = (published_fees, price.web_search) {
+            for (size, ours) in [
+                ("low", carried.low),
+                ("medium", carried.medium),
+                ("high", carried.high),
+            ] {
+                let field = format!("search_context_size_{size}");
+                assert_converted(&name, &field, published[&field].as_f64().unwrap(), ours);
+            }
+            web_search_fees += 1;
         }
         // Service-tier prices are carried as published; batch prices are not carried.
         for (tier, suffix) in [
@@ -117,6 +148,14 @@ fn every_priced_chat_entry_of_the_source_is_in_the_table_at_its_price() {
     assert!(
         service_tiers > 600,
         "only {service_tiers} service tiers checked"
+    );
+    assert!(
+        audio_prices > 60,
+        "only {audio_prices} audio prices checked"
+    );
+    assert!(
+        web_search_fees > 300,
+        "only {web_search_fees} web search fees checked"
     );
 }
 
@@ -199,6 +238,17 @@ fn every_entry_is_sane() {
                         at_tier.prices.input >= sized.prices.input
                             && at_tier.prices.output >= sized.prices.output,
                         "{name}: priority above {} below standard",
+                        sized.above_tokens
+                    );
+                    // Cache reads too, after each size tier falls back to its base prices.
+                    let long = sized.above_tokens + 1;
+                    let (standard, priority) = (
+                        price.prices_for(ServiceTier::Standard, long),
+                        price.prices_for(ServiceTier::Priority, long),
+                    );
+                    assert!(
+                        priority.effective_cache_read() >= standard.effective_cache_read(),
+                        "{name}: priority cache reads above {} below standard",
                         sized.above_tokens
                     );
                 }

@@ -11,13 +11,15 @@ use std::time::Duration;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CallOutcome {
     /// The provider did no billable work: the request was never sent (bad configuration, a
-    /// request the provider cannot express, connection refused), or the provider answered with
-    /// an HTTP error status (4xx, 5xx, 529) and no completion. Providers do not bill such
-    /// answers.
+    /// request the provider cannot express, connection refused), or the provider itself
+    /// answered with an error status and no completion: any 4xx, or a 5xx / 529 whose body is
+    /// the provider's own error object. Providers do not bill such answers.
     Refused,
-    /// The request reached the provider and the outcome is not known: a timeout or a broken
-    /// connection after sending, an undecodable success body, a stream that was cut or carried
-    /// an error event, a stream without usage. The provider may have billed it.
+    /// The request may have reached the provider and the outcome is not known: a timeout or a
+    /// broken connection after sending, a gateway's 5xx (502, 504, 520–524, or any 5xx without
+    /// the provider's error body), a redirect, an undecodable or oversized success body, a
+    /// stream that was cut, carried an error event or an oversized event, an answer without
+    /// usage. The provider may have billed it.
     Unknown,
 }
 
@@ -42,9 +44,45 @@ pub enum TransportError {
         /// What was wrong and how to fix it.
         reason: String,
     },
-    /// The provider answered with an HTTP error status (after any retries).
+    /// The provider answered with an HTTP error status (after any retries): a 4xx, or a 5xx /
+    /// 529 carrying the provider's own error body. Nothing was billed.
     #[error("{0}")]
     Provider(Box<ProviderError>),
+    /// A 5xx that did not come from the provider's own error handling: 502, 504, 520–524
+    /// (gateway and CDN statuses) or any 5xx whose body is not the provider's error object.
+    /// A gateway may answer so after it forwarded the request, so the call may have been
+    /// billed; it is never retried.
+    #[error(
+        "{0} — not the provider's own error answer (a gateway or proxy may have forwarded the \
+         request), so the call may have been billed; it was not retried"
+    )]
+    Gateway(Box<ProviderError>),
+    /// The server answered with a redirect (3xx). Redirects are never followed, so keys are
+    /// never sent to another host; point the base URL at the API itself. Something received
+    /// the request, so the call may have been billed.
+    #[error(
+        "{provider} answered with a redirect (HTTP {status}); redirects are not followed — set          the base URL to the final API address"
+    )]
+    Redirect {
+        /// The transport's name.
+        provider: String,
+        /// The 3xx status.
+        status: u16,
+    },
+    /// A success body or a stream event was larger than the configured limit
+    /// (`max_response_bytes` / `max_event_bytes`). The provider did the work, so the call may
+    /// have been billed.
+    #[error(
+        "{provider} sent a {what} larger than {limit} bytes; raise the transport's limit if          such answers are expected"
+    )]
+    TooLarge {
+        /// The transport's name.
+        provider: String,
+        /// What was too large: `response body` or `stream event`.
+        what: &'static str,
+        /// The limit in bytes.
+        limit: usize,
+    },
     /// Could not connect to the provider; the request was not sent.
     #[error("cannot connect to {provider} ({url}): {source} — check the base URL and network")]
     Connect {
@@ -90,7 +128,8 @@ pub enum TransportError {
     /// The provider sent an error event inside a success stream.
     #[error("error inside the stream: {0}")]
     StreamError(Box<ProviderError>),
-    /// The call finished but the provider reported no token usage, so its cost is unknown.
+    /// The call finished but the provider reported no token usage (or not both the input and
+    /// the output count), so its cost is unknown.
     #[error(
         "{provider} finished without reporting token usage; the endpoint must support usage \
          reporting (stream_options.include_usage for streams)"
@@ -114,21 +153,28 @@ impl TransportError {
             | Self::Decode { .. }
             | Self::StreamInterrupted { .. }
             | Self::StreamError(_)
-            | Self::MissingUsage { .. } => CallOutcome::Unknown,
+            | Self::MissingUsage { .. }
+            | Self::Gateway(_)
+            | Self::Redirect { .. }
+            | Self::TooLarge { .. } => CallOutcome::Unknown,
         }
     }
 
-    /// The provider's error, for HTTP error statuses and in-stream error events.
+    /// The provider's error, for HTTP error statuses (the provider's own or a gateway's) and
+    /// in-stream error events.
     pub fn provider_error(&self) -> Option<&ProviderError> {
         match self {
-            Self::Provider(error) | Self::StreamError(error) => Some(error),
+            Self::Provider(error) | Self::Gateway(error) | Self::StreamError(error) => Some(error),
             _ => None,
         }
     }
 
-    /// The HTTP status of a provider error.
+    /// The HTTP status of an error answer (provider, gateway or redirect).
     pub fn status(&self) -> Option<u16> {
-        self.provider_error().map(|error| error.status)
+        match self {
+            Self::Redirect { status, .. } => Some(*status),
+            _ => self.provider_error().map(|error| error.status),
+        }
     }
 }
 
@@ -154,7 +200,8 @@ pub struct ProviderError {
     pub param: Option<String>,
     /// The provider's request id (header or body), for support tickets.
     pub request_id: Option<String>,
-    /// How long the provider asked to wait before retrying.
+    /// How long the provider asked to wait before retrying (at most one day, whatever the
+    /// header said).
     pub retry_after: Option<Duration>,
 }
 

@@ -17,10 +17,19 @@
 //!   `stream_options.include_usage`) and end with [`StreamEvent::Done`].
 //! - **Money-safe errors.** [`TransportError::outcome`] says whether a failed call may have been
 //!   billed: [`CallOutcome::Refused`] (release a reservation) or [`CallOutcome::Unknown`]
-//!   (charge it). Retries ([`RetryPolicy`]) happen only when the provider certainly did no
-//!   billable work, and never after the first byte of a body.
-//! - **Secrets stay secret.** API keys are sent as sensitive headers and never appear in
+//!   (charge it). Only the provider's own refusals are `Refused` (any 4xx, a 5xx or 529 with
+//!   its error object); a gateway's 5xx, a redirect, a cut or oversized answer, an answer
+//!   without usage are `Unknown`. Retries ([`RetryPolicy`]) happen only when the provider
+//!   certainly did no billable work, and never after the first byte of a body.
+//! - **Secrets stay secret.** API keys are held as [`SecretString`]s and sent as sensitive
+//!   headers, like every credential header; redirects are never followed; credentials in a
+//!   base URL and secrets a provider echoes back appear only redacted. None of them reach
 //!   `Debug`, `Display`, errors or logs.
+//! - **Nothing from the network can panic a call.** Bodies and stream events are read within
+//!   size limits ([`DEFAULT_MAX_RESPONSE_BYTES`], [`DEFAULT_MAX_EVENT_BYTES`]), delays asked
+//!   for by a provider are capped, and every decoder turns bad input into a typed error.
+//! - **Streams reassemble exactly.** [`assemble`] rebuilds a completion from its chunks and
+//!   says whether nothing was lost, and replays a completion as chunks.
 //!
 //! ```no_run
 //! use llm_transport::{ChatRequest, Message, OpenAiTransport, Transport};
@@ -34,9 +43,11 @@
 //! ```
 
 pub mod anthropic;
+pub mod assemble;
 mod error;
 mod http;
 mod openai;
+mod redact;
 mod retry;
 mod settings;
 pub mod sse;
@@ -46,8 +57,12 @@ mod types;
 
 pub use anthropic::{AnthropicTransport, AnthropicTransportBuilder};
 pub use error::{CallOutcome, ProviderError, TransportError};
-pub use openai::{OPENAI_BASE_URL, OpenAiTransport, OpenAiTransportBuilder};
+pub use openai::{
+    OPENAI_BASE_URL, OpenAiTransport, OpenAiTransportBuilder, from_chat_completion_response,
+};
 pub use retry::RetryPolicy;
+pub use secrecy::SecretString;
+pub use settings::{DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_RESPONSE_BYTES};
 pub use token_usage::TokenUsage;
 pub use transport::{ChunkStream, ProviderResponse, StreamEvent, Transport};
 pub use types::{

@@ -56,16 +56,13 @@ impl Transport for OpenAiTransport {
         let body = self.body(&request)?;
         self.endpoint
             .complete(body, |body| {
-                let completion: ChatCompletion = serde_json::from_slice(body)
-                    .map_err(|error| self.endpoint.decode_error(error))?;
-                let usage = completion
-                    .usage
-                    .as_ref()
-                    .map(TokenUsage::from_openai)
-                    .ok_or_else(|| TransportError::MissingUsage {
+                from_chat_completion_response(body).map_err(|error| match error {
+                    TransportError::Decode { reason, .. } => self.endpoint.decode_error(reason),
+                    TransportError::MissingUsage { .. } => TransportError::MissingUsage {
                         provider: self.name().to_owned(),
-                    })?;
-                Ok((completion, usage))
+                    },
+                    other => other,
+                })
             })
             .await
     }
@@ -82,6 +79,30 @@ impl Transport for OpenAiTransport {
         };
         self.endpoint.stream(self.body(&request)?, decoder).await
     }
+}
+
+/// Decodes a `chat.completion` body and its usage, as [`OpenAiTransport`] does with a success
+/// answer.
+///
+/// A body that is not a chat completion is [`TransportError::Decode`]; one without `usage` is
+/// [`TransportError::MissingUsage`] (both have outcome `Unknown`). Never panics, whatever the
+/// bytes.
+pub fn from_chat_completion_response(
+    body: &[u8],
+) -> Result<(ChatCompletion, TokenUsage), TransportError> {
+    let completion: ChatCompletion =
+        serde_json::from_slice(body).map_err(|error| TransportError::Decode {
+            provider: "openai".to_owned(),
+            reason: format!("not a chat completion: {error}"),
+        })?;
+    let usage = completion
+        .usage
+        .as_ref()
+        .map(TokenUsage::from_openai)
+        .ok_or_else(|| TransportError::MissingUsage {
+            provider: "openai".to_owned(),
+        })?;
+    Ok((completion, usage))
 }
 
 /// Passes chunks through, remembers the usage chunk, ends at `[DONE]`.

@@ -1,9 +1,14 @@
 //! When and how long to wait before trying a request again.
 //!
 //! A request is retried only when the provider certainly did no billable work: the connection
-//! could not be made, or the provider answered with a status that asks for a retry (408, 409,
-//! 429, 5xx, 529). A timeout after sending, or any failure after the response headers arrived,
-//! is never retried: the first attempt may have been billed, and a retry could double the bill.
+//! could not be made, or the provider itself answered with a status that asks for a retry
+//! (408, 409, 429, or a 5xx / 529 carrying its own error body). A gateway's 5xx, a redirect, a
+//! timeout after sending, or any failure after the response headers arrived is never retried:
+//! the first attempt may have been billed, and a retry could double the bill.
+//!
+//! Provider-requested delays are read defensively: any `retry-after-ms` / `Retry-After` value
+//! (huge, negative, not a number, a date centuries away) becomes either no delay or one of at
+//! most [`MAX_RETRY_AFTER`].
 
 use std::time::{Duration, SystemTime};
 
@@ -14,6 +19,10 @@ use time::{
 };
 
 use crate::ProviderError;
+
+/// The longest delay read from a `retry-after-ms` / `Retry-After` header; longer requests are
+/// capped to it (a [`RetryPolicy`] then declines to wait that long unless told otherwise).
+pub(crate) const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// How many times, and how patiently, a refused request is retried.
 ///
@@ -85,7 +94,8 @@ impl RetryPolicy {
         full.mul_f64(1.0 - jitter)
     }
 
-    /// The wait before retrying after `error`, or `None` when it must not be retried.
+    /// The wait before retrying after `error` (the provider's own refusal), or `None` when it
+    /// must not be retried.
     pub(crate) fn delay_after(
         &self,
         error: &ProviderError,
@@ -108,7 +118,8 @@ impl RetryPolicy {
 }
 
 /// Statuses that ask for a retry: request timeout, conflict (lock contention), rate limit,
-/// server errors and Anthropic's 529 "overloaded".
+/// server errors and Anthropic's 529 "overloaded". Only the provider's own answers reach this
+/// check; gateways' 5xx are never retried.
 fn status_is_retryable(status: u16) -> bool {
     matches!(status, 408 | 409 | 429) || (500..=599).contains(&status)
 }
@@ -126,19 +137,29 @@ pub(crate) fn should_retry_header(headers: &HeaderMap) -> Option<bool> {
 pub(crate) fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
     let text = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
     if let Some(millis) = text("retry-after-ms").and_then(|v| v.trim().parse::<f64>().ok())
-        && millis.is_finite()
-        && millis >= 0.0
+        && let Some(delay) = bounded_seconds(millis / 1000.0)
     {
-        return Some(Duration::from_secs_f64(millis / 1000.0));
+        return Some(delay);
     }
     parse_retry_after(text("retry-after")?, now)
 }
 
-/// Parses a `Retry-After` value: delay seconds, or an HTTP date (a date in the past is 0).
+/// `seconds` as a delay of at most [`MAX_RETRY_AFTER`]; `None` for NaN and negative values.
+/// (`Duration::from_secs_f64` would panic on those and on overflow.)
+fn bounded_seconds(seconds: f64) -> Option<Duration> {
+    if seconds.is_nan() || seconds < 0.0 {
+        return None;
+    }
+    let delay = Duration::try_from_secs_f64(seconds).unwrap_or(MAX_RETRY_AFTER);
+    Some(delay.min(MAX_RETRY_AFTER))
+}
+
+/// Parses a `Retry-After` value: delay seconds, or an HTTP date (a date in the past is 0),
+/// capped to [`MAX_RETRY_AFTER`].
 pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let value = value.trim();
     if let Ok(seconds) = value.parse::<f64>() {
-        return (seconds.is_finite() && seconds >= 0.0).then(|| Duration::from_secs_f64(seconds));
+        return bounded_seconds(seconds);
     }
     const HTTP_DATE: &[FormatItem<'static>] = format_description!(
         "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
@@ -147,7 +168,13 @@ pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration
         .ok()?
         .assume_utc();
     let now = OffsetDateTime::from(now);
-    Some(Duration::try_from(date - now).unwrap_or(Duration::ZERO))
+    let wait = date - now;
+    let delay = if wait.is_negative() {
+        Duration::ZERO
+    } else {
+        Duration::try_from(wait).unwrap_or(MAX_RETRY_AFTER)
+    };
+    Some(delay.min(MAX_RETRY_AFTER))
 }
 
 #[cfg(test)]
@@ -172,6 +199,30 @@ mod tests {
         );
         assert_eq!(parse_retry_after("soon", now), None);
         assert_eq!(parse_retry_after("-3", now), None);
+    }
+
+    #[test]
+    fn absurd_delays_are_capped_or_ignored_never_a_panic() {
+        let now = SystemTime::UNIX_EPOCH;
+        for huge in [
+            "1e300",
+            "1e19",
+            "18446744073709551616",
+            "inf",
+            "Fri, 31 Dec 9999 23:59:59 GMT",
+        ] {
+            assert_eq!(
+                parse_retry_after(huge, now),
+                Some(MAX_RETRY_AFTER),
+                "{huge}"
+            );
+        }
+        for ignored in ["NaN", "-inf", "-1e300", "-0.5", ""] {
+            assert_eq!(parse_retry_after(ignored, now), None, "{ignored}");
+        }
+        let mut headers = HeaderMap::new();
+        headers.insert("retry-after-ms", "1e308".parse().unwrap());
+        assert_eq!(retry_after(&headers, now), Some(MAX_RETRY_AFTER));
     }
 
     #[test]

@@ -7,18 +7,65 @@
 use std::fmt;
 use std::time::Duration;
 
+use secrecy::SecretString;
+
+use crate::redact::redact_url;
 use crate::retry::RetryPolicy;
+
+/// The default limit of a whole response body: generous for any chat answer, small enough
+/// that a runaway body cannot exhaust memory.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 32 * 1024 * 1024;
+/// The default limit of one server-sent event (and of one line of an event stream).
+pub const DEFAULT_MAX_EVENT_BYTES: usize = 8 * 1024 * 1024;
+
+/// Header names whose values are credentials whatever the caller says: they are sent as
+/// sensitive headers and scrubbed from errors.
+const CREDENTIAL_HEADERS: &[&str] = &[
+    "authorization",
+    "proxy-authorization",
+    "api-key",
+    "x-api-key",
+    "x-goog-api-key",
+    "cookie",
+];
+
+/// One extra header. Its value is kept secret (it may be a key), whether or not it is marked
+/// sensitive; `sensitive` decides how it is sent and whether errors are scrubbed of it.
+#[derive(Clone)]
+pub(crate) struct ExtraHeader {
+    pub(crate) name: String,
+    pub(crate) value: SecretString,
+    pub(crate) sensitive: bool,
+}
+
+impl ExtraHeader {
+    /// A header; credential header names (`authorization`, `api-key`, `x-api-key` …) are
+    /// sensitive even when not marked.
+    pub(crate) fn new(name: String, value: SecretString, marked_sensitive: bool) -> Self {
+        let sensitive = marked_sensitive
+            || CREDENTIAL_HEADERS
+                .iter()
+                .any(|credential| name.eq_ignore_ascii_case(credential));
+        Self {
+            name,
+            value,
+            sensitive,
+        }
+    }
+}
 
 /// Settings common to every adapter builder.
 #[derive(Clone)]
 pub(crate) struct HttpSettings {
     pub(crate) name: String,
     pub(crate) base_url: String,
-    pub(crate) api_key: Option<String>,
-    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) api_key: Option<SecretString>,
+    pub(crate) headers: Vec<ExtraHeader>,
     pub(crate) connect_timeout: Duration,
     pub(crate) request_timeout: Duration,
     pub(crate) retry: RetryPolicy,
+    pub(crate) max_response_bytes: usize,
+    pub(crate) max_event_bytes: usize,
 }
 
 impl HttpSettings {
@@ -31,26 +78,27 @@ impl HttpSettings {
             connect_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(600),
             retry: RetryPolicy::default(),
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            max_event_bytes: DEFAULT_MAX_EVENT_BYTES,
         }
     }
 }
 
 impl fmt::Debug for HttpSettings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let header_names: Vec<&str> = self.headers.iter().map(|h| h.name.as_str()).collect();
         f.debug_struct("HttpSettings")
             .field("name", &self.name)
-            .field("base_url", &self.base_url)
+            .field("base_url", &redact_url(&self.base_url))
             .field("api_key", &self.api_key.as_ref().map(|_| "[redacted]"))
-            .field("headers", &header_names(&self.headers))
+            .field("headers", &header_names)
             .field("connect_timeout", &self.connect_timeout)
             .field("request_timeout", &self.request_timeout)
             .field("retry", &self.retry)
+            .field("max_response_bytes", &self.max_response_bytes)
+            .field("max_event_bytes", &self.max_event_bytes)
             .finish()
     }
-}
-
-fn header_names(headers: &[(String, String)]) -> Vec<&str> {
-    headers.iter().map(|(name, _)| name.as_str()).collect()
 }
 
 /// How an adapter sends the API key.
@@ -76,7 +124,8 @@ impl KeyHeader {
 ///
 /// The docs of the setters whose meaning depends on the provider (how the key is sent, the
 /// default base URL and path, examples of extra headers, the default name) are passed in, each
-/// before the setter's name; the timeouts and the retry policy mean the same everywhere.
+/// before the setter's name; the timeouts, limits and the retry policy mean the same
+/// everywhere.
 macro_rules! http_builder_setters {
     (
         $(#[$api_key_doc:meta])* fn api_key;
@@ -85,20 +134,47 @@ macro_rules! http_builder_setters {
         $(#[$name_doc:meta])* fn name;
     ) => {
         $(#[$api_key_doc])*
-        pub fn api_key(mut self, api_key: impl Into<String>) -> Self {
+        ///
+        /// The key is held as a [`SecretString`](secrecy::SecretString): it is exposed only to
+        /// build the request header and never appears in `Debug`, errors or logs.
+        pub fn api_key(mut self, api_key: impl Into<secrecy::SecretString>) -> Self {
             self.settings.api_key = Some(api_key.into());
             self
         }
 
         $(#[$base_url_doc])*
+        ///
+        /// Credentials in the URL (`https://user:pass@host/v1`) are sent as basic
+        /// authentication and shown only redacted in `Debug`, errors and logs.
         pub fn base_url(mut self, base_url: impl Into<String>) -> Self {
             self.settings.base_url = base_url.into();
             self
         }
 
         $(#[$header_doc])*
+        ///
+        /// Headers that carry credentials (`authorization`, `proxy-authorization`, `api-key`,
+        /// `x-api-key`, `x-goog-api-key`, `cookie`) are sent as sensitive headers and scrubbed
+        /// from errors; mark any other secret header with
+        /// [`sensitive_header`](Self::sensitive_header).
         pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-            self.settings.headers.push((name.into(), value.into()));
+            let value = secrecy::SecretString::from(value.into());
+            self.settings
+                .headers
+                .push($crate::settings::ExtraHeader::new(name.into(), value, false));
+            self
+        }
+
+        /// Adds a header whose value is a secret (a key or token under any name): it is sent
+        /// as a sensitive header, and any error text that echoes it is scrubbed.
+        pub fn sensitive_header(
+            mut self,
+            name: impl Into<String>,
+            value: impl Into<secrecy::SecretString>,
+        ) -> Self {
+            self.settings
+                .headers
+                .push($crate::settings::ExtraHeader::new(name.into(), value.into(), true));
             self
         }
 
@@ -120,6 +196,28 @@ macro_rules! http_builder_setters {
         /// [`RetryPolicy::default`]: crate::RetryPolicy::default
         pub fn retry_policy(mut self, retry: $crate::RetryPolicy) -> Self {
             self.settings.retry = retry;
+            self
+        }
+
+        /// The largest response body read (default
+        /// [`DEFAULT_MAX_RESPONSE_BYTES`](crate::DEFAULT_MAX_RESPONSE_BYTES), 32 MiB). A
+        /// longer success body ends the call with [`TransportError::TooLarge`], whose outcome
+        /// is `Unknown` (the provider did the work); a longer error body is cut to the limit.
+        ///
+        /// [`TransportError::TooLarge`]: crate::TransportError::TooLarge
+        pub fn max_response_bytes(mut self, bytes: usize) -> Self {
+            self.settings.max_response_bytes = bytes;
+            self
+        }
+
+        /// The largest server-sent event (and event-stream line) of a streaming answer
+        /// (default [`DEFAULT_MAX_EVENT_BYTES`](crate::DEFAULT_MAX_EVENT_BYTES), 8 MiB). A
+        /// longer event ends the stream with [`TransportError::TooLarge`], whose outcome is
+        /// `Unknown`.
+        ///
+        /// [`TransportError::TooLarge`]: crate::TransportError::TooLarge
+        pub fn max_event_bytes(mut self, bytes: usize) -> Self {
+            self.settings.max_event_bytes = bytes;
             self
         }
 

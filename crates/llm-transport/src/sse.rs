@@ -5,6 +5,11 @@
 //! Lines end with `\n`, `\r\n` or `\r`. Only the fields `event`, `data`, `id` and `retry` and
 //! comment lines (`:`) are accepted: anything else is an error, because a provider stream never
 //! contains it and it usually means an HTML error page or a proxy mangled the stream.
+//!
+//! Memory is bounded: a line or an event larger than the parser's limit
+//! ([`with_max_event_bytes`](SseParser::with_max_event_bytes)) is an
+//! [`SseError::EventTooLarge`], and the rest of that event is skipped. No input makes the
+//! parser panic.
 
 /// One dispatched event.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -30,36 +35,57 @@ pub enum SseError {
         /// The start of the offending line.
         line: String,
     },
-    /// A line is longer than the parser accepts.
-    #[error("event stream line longer than {max} bytes")]
-    LineTooLong {
+    /// A line or an event is larger than the parser accepts.
+    #[error("event stream event larger than {max} bytes")]
+    EventTooLarge {
         /// The limit.
         max: usize,
     },
 }
-
-/// The longest line accepted; protects memory against a stream that never sends a newline.
-const MAX_LINE: usize = 16 * 1024 * 1024;
 /// How much of a bad line an error shows.
 const SHOWN_PREFIX: usize = 80;
 
 /// Incremental SSE parser. Feed bytes with [`push`](Self::push), then call
 /// [`finish`](Self::finish) at end of input to flush a last event that has no blank line after it.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct SseParser {
+    max_event: usize,
     buffer: Vec<u8>,
     /// The current line was too long; its rest is skipped up to the next line end.
     skipping_long_line: bool,
+    /// The current event was too large; its lines are skipped up to the next blank line.
+    skipping_event: bool,
     event: Option<String>,
     data: String,
     has_data: bool,
     id: Option<String>,
 }
 
+impl Default for SseParser {
+    fn default() -> Self {
+        Self::with_max_event_bytes(crate::DEFAULT_MAX_EVENT_BYTES)
+    }
+}
+
 impl SseParser {
-    /// A parser at the start of a stream.
+    /// A parser at the start of a stream, with the default event limit
+    /// ([`DEFAULT_MAX_EVENT_BYTES`](crate::DEFAULT_MAX_EVENT_BYTES)).
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A parser that accepts lines and events of at most `max_event` bytes.
+    pub fn with_max_event_bytes(max_event: usize) -> Self {
+        Self {
+            max_event,
+            buffer: Vec::new(),
+            skipping_long_line: false,
+            skipping_event: false,
+            event: None,
+            data: String::new(),
+            has_data: false,
+            id: None,
+        }
     }
 
     /// Feeds bytes; returns the events (and errors) completed by them, in order.
@@ -82,12 +108,11 @@ impl SseParser {
             start = after;
         }
         self.buffer.drain(..start);
-        if self.buffer.len() > MAX_LINE {
+        if self.buffer.len() > self.max_event {
             self.buffer.clear();
             if !self.skipping_long_line {
                 self.skipping_long_line = true;
-                self.reset_event();
-                out.push(Err(SseError::LineTooLong { max: MAX_LINE }));
+                self.too_large(&mut out);
             }
         }
         out
@@ -105,6 +130,7 @@ impl SseParser {
             self.line(&rest, &mut out);
         }
         self.skipping_long_line = false;
+        self.skipping_event = false;
         self.line(b"", &mut out);
         out
     }
@@ -113,10 +139,12 @@ impl SseParser {
         if std::mem::take(&mut self.skipping_long_line) {
             return;
         }
-        if line.len() > MAX_LINE {
-            self.reset_event();
-            out.push(Err(SseError::LineTooLong { max: MAX_LINE }));
+        if self.skipping_event {
+            self.skipping_event = !line.is_empty();
             return;
+        }
+        if line.len() > self.max_event {
+            return self.too_large(out);
         }
         let Ok(line) = std::str::from_utf8(line) else {
             self.reset_event();
@@ -144,6 +172,10 @@ impl SseParser {
         match name {
             "event" => self.event = Some(value.to_owned()),
             "data" => {
+                let size = self.data.len() + value.len() + 1;
+                if size > self.max_event {
+                    return self.too_large(out);
+                }
                 if self.has_data {
                     self.data.push('\n');
                 }
@@ -159,6 +191,15 @@ impl SseParser {
                 }));
             }
         }
+    }
+
+    /// Reports an oversized line or event and skips the rest of the event.
+    fn too_large(&mut self, out: &mut Vec<Result<SseEvent, SseError>>) {
+        self.reset_event();
+        self.skipping_event = true;
+        out.push(Err(SseError::EventTooLarge {
+            max: self.max_event,
+        }));
     }
 
     fn reset_event(&mut self) {
@@ -186,6 +227,26 @@ mod tests {
                 ..SseEvent::default()
             })]
         );
+    }
+
+    #[test]
+    fn an_oversized_event_is_an_error_and_the_next_event_still_arrives() {
+        let mut parser = SseParser::with_max_event_bytes(8);
+        let events = parser.push(b"data: 12345\ndata: 67890\ndata: x\n\ndata: ok\n\n");
+        assert_eq!(
+            events,
+            vec![
+                Err(SseError::EventTooLarge { max: 8 }),
+                Ok(SseEvent {
+                    data: "ok".into(),
+                    ..SseEvent::default()
+                })
+            ]
+        );
+        let mut parser = SseParser::with_max_event_bytes(8);
+        let events = parser.push(b"data: 0123456789abcdef");
+        assert_eq!(events, vec![Err(SseError::EventTooLarge { max: 8 })]);
+        assert_eq!(parser.push(b"rest\n\ndata: ok\n\n").len(), 1);
     }
 
     #[test]

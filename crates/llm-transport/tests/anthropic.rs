@@ -168,7 +168,7 @@ fn responses_translate_to_the_openai_shape() {
         usage,
         TokenUsage {
             input_tokens_total: 705,
-            output_tokens: 25,
+            output_tokens_total: 25,
             ..TokenUsage::default()
         }
     );
@@ -206,8 +206,8 @@ fn cache_tokens_are_inside_prompt_tokens_and_kept_apart_for_pricing() {
             cache_read_tokens: 1000,
             cache_write_5m_tokens: 200,
             cache_write_1h_tokens: 100,
-            output_tokens: 25,
-            reasoning_tokens: 0,
+            output_tokens_total: 25,
+            ..TokenUsage::default()
         }
     );
     assert_eq!(usage.uncached_input_tokens(), 705);
@@ -260,8 +260,8 @@ async fn a_call_sends_anthropic_headers_and_translates_usage_with_cache_tokens()
             cache_read_tokens: 300,
             cache_write_5m_tokens: 50,
             cache_write_1h_tokens: 25,
-            output_tokens: 20,
-            reasoning_tokens: 0
+            output_tokens_total: 20,
+            ..TokenUsage::default()
         }
     );
     assert_eq!(response.provider, "anthropic");
@@ -336,7 +336,7 @@ async fn the_recorded_stream_with_padded_json_translates_fully() {
         end.unwrap(),
         TokenUsage {
             input_tokens_total: 135,
-            output_tokens: 10,
+            output_tokens_total: 10,
             ..TokenUsage::default()
         }
     );
@@ -358,7 +358,7 @@ async fn the_docs_stream_and_the_tool_use_stream_without_final_blank_line_transl
         end.unwrap(),
         TokenUsage {
             input_tokens_total: 25,
-            output_tokens: 15,
+            output_tokens_total: 15,
             ..TokenUsage::default()
         }
     );
@@ -396,7 +396,7 @@ async fn the_docs_stream_and_the_tool_use_stream_without_final_blank_line_transl
         end.unwrap(),
         TokenUsage {
             input_tokens_total: 377,
-            output_tokens: 65,
+            output_tokens_total: 65,
             ..TokenUsage::default()
         }
     );
@@ -421,7 +421,7 @@ async fn generated_streams_carry_cache_usage_and_tool_calls() {
             end.input_tokens_total,
             end.cache_read_tokens,
             end.cache_write_1h_tokens,
-            end.output_tokens
+            end.output_tokens_total
         ),
         (100, 60, 30, 9)
     );

@@ -82,7 +82,7 @@ async fn plain_call_returns_content_usage_and_sends_headers() {
         TokenUsage {
             input_tokens_total: 12,
             cache_read_tokens: 4,
-            output_tokens: 3,
+            output_tokens_total: 3,
             ..TokenUsage::default()
         }
     );
@@ -226,7 +226,7 @@ async fn streaming_reassembles_content_and_always_gets_usage() {
         end.unwrap(),
         TokenUsage {
             input_tokens_total: 20,
-            output_tokens: 11,
+            output_tokens_total: 11,
             ..TokenUsage::default()
         }
     );
@@ -254,7 +254,11 @@ async fn recorded_stream_fixtures_decode_through_http() {
         let (content, _, end) = stream_x(&openai).await;
         assert_eq!(content, expected_text, "{name}");
         let end = end.unwrap();
-        assert_eq!((end.input_tokens_total, end.output_tokens), usage, "{name}");
+        assert_eq!(
+            (end.input_tokens_total, end.output_tokens_total),
+            usage,
+            "{name}"
+        );
     }
 }
 

@@ -128,7 +128,7 @@ fn typed_fields_are_read_from_fixtures() {
     assert_eq!(
         (
             usage.input_tokens_total,
-            usage.output_tokens,
+            usage.output_tokens_total,
             usage.reasoning_tokens
         ),
         (34, 863, 128)

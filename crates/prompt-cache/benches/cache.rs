@@ -96,7 +96,9 @@ fn redis(c: &mut Criterion) {
     let request = request_1kb();
     let response = fixture_json("openai/chat_completion_response_basic_recorded.json");
     let rt = runtime();
-    let backend = RedisBackend::from_url(&server.url()).expect("valid URL");
+    let backend = RedisBackend::builder(server.url())
+        .build()
+        .expect("valid URL");
     let cache = PromptCache::new(Arc::new(backend));
     rt.block_on(cache.set(&cache.key(&request), &response, Money::from_nanos(1_000)));
     let raw: MultiplexedConnection = rt

@@ -16,14 +16,20 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 #[non_exhaustive]
 pub enum CacheError {
     /// The Redis URL could not be parsed. Any password in it is replaced by `***` here.
-    #[error(
-        "invalid Redis URL `{url}`: {reason}; expected redis://[user:password@]host[:port][/db]"
-    )]
+    #[error("invalid Redis URL `{url}`: {reason}")]
     InvalidRedisUrl {
         /// The URL as given, with any password redacted.
         url: String,
-        /// What the parser objected to.
+        /// What is wrong with it and what is expected instead.
         reason: String,
+    },
+    /// A backend option other than a URL or path is unusable.
+    #[error("invalid {option}: {reason}")]
+    InvalidConfig {
+        /// The option, e.g. `"timeout"`.
+        option: &'static str,
+        /// What is wrong with it and what to do.
+        reason: &'static str,
     },
     /// The SQLite cache file could not be opened or prepared.
     #[error(

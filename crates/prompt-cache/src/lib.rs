@@ -60,7 +60,7 @@ pub use error::{BoxError, CacheError};
 pub use key::{CacheKey, KEY_FORMAT_VERSION, TRANSPORT_ONLY_FIELDS};
 pub use memory_backend::MemoryBackend;
 #[cfg(feature = "redis")]
-pub use redis_backend::{RedisBackend, RedisBackendBuilder};
+pub use redis_backend::{DEFAULT_REDIS_TIMEOUT, RedisBackend, RedisBackendBuilder};
 #[cfg(feature = "sqlite")]
 pub use sqlite_backend::{SqliteBackend, SqliteBackendBuilder};
 pub use stats::CacheStats;

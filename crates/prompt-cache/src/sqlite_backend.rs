@@ -54,17 +54,13 @@ struct Inner {
 }
 
 impl SqliteBackend {
-    /// Opens (or creates) the cache file at `path` with the default settings.
-    pub fn open(path: impl AsRef<Path>) -> Result<SqliteBackend, CacheError> {
-        SqliteBackend::builder(path).open()
-    }
-
-    /// A builder for the cache file at `path`.
+    /// Starts configuring the cache in the file at `path` (created, with its tables, if
+    /// missing). Nothing is opened until [`build`](SqliteBackendBuilder::build).
     pub fn builder(path: impl AsRef<Path>) -> SqliteBackendBuilder {
         SqliteBackendBuilder {
             path: path.as_ref().to_path_buf(),
             default_ttl: DEFAULT_TTL,
-            busy_timeout: DEFAULT_BUSY_TIMEOUT,
+            timeout: DEFAULT_BUSY_TIMEOUT,
         }
     }
 
@@ -208,11 +204,11 @@ impl CacheBackend for SqliteBackend {
 
 /// Builds a [`SqliteBackend`]; see [`SqliteBackend::builder`].
 #[derive(Debug)]
-#[must_use = "a builder does nothing until .open() is called"]
+#[must_use = "a builder does nothing until .build() is called"]
 pub struct SqliteBackendBuilder {
     path: PathBuf,
     default_ttl: Duration,
-    busy_timeout: Duration,
+    timeout: Duration,
 }
 
 impl SqliteBackendBuilder {
@@ -222,17 +218,18 @@ impl SqliteBackendBuilder {
         self
     }
 
-    /// How long an operation waits for another process's lock on the file (default 5 s).
-    pub fn busy_timeout(mut self, timeout: Duration) -> Self {
-        self.busy_timeout = timeout;
+    /// How long an operation waits for another process's lock on the file before it fails
+    /// (SQLite's busy timeout; default 5 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
         self
     }
 
     /// Opens (or creates) the file, sets it up and purges expired entries. Blocks briefly: call
     /// it at start-up.
-    pub fn open(self) -> Result<SqliteBackend, CacheError> {
+    pub fn build(self) -> Result<SqliteBackend, CacheError> {
         let opened = Connection::open(&self.path).and_then(|c| {
-            c.busy_timeout(self.busy_timeout)?;
+            c.busy_timeout(self.timeout)?;
             // WAL returns the new mode as a row, so it is read rather than executed.
             c.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
             // In WAL mode NORMAL is safe against corruption; a power cut may lose the last

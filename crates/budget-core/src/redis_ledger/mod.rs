@@ -1,7 +1,6 @@
 //! [`RedisLedger`]: one budget shared by every process on every machine that reaches one Redis
 //! (or Redis Cluster).
 
-mod connection;
 mod scripts;
 
 use std::fmt;
@@ -9,7 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use deadpool_redis::redis::ScriptInvocation;
+use redis::ScriptInvocation;
+use redis_link::{EvictionGuard, Link, LinkError, LinkOptions, OnEvictable};
 use time::OffsetDateTime;
 
 use crate::calendar::Periods;
@@ -21,12 +21,13 @@ use crate::ledger::{
 use crate::limits::{LimitType, Limits};
 use crate::money::Money;
 
-use connection::{Connector, Target};
 use scripts::{Keys, SCRIPTS, exceeded, money, refusal, unexpected, usage};
 
 /// How long a call may take, connecting included, before it fails with
-/// [`BudgetError::StoreUnavailable`], unless [`RedisLedgerBuilder::timeout`] says otherwise.
-pub const DEFAULT_REDIS_TIMEOUT: Duration = Duration::from_secs(1);
+/// [`BudgetError::StoreUnavailable`], unless [`RedisLedgerBuilder::timeout`] says otherwise:
+/// 1 s. A ledger fails closed, so it allows more room than a cache (which fails open and
+/// gives up after 500 ms); an operator's command at a terminal waits 2 s.
+pub const DEFAULT_REDIS_TIMEOUT: Duration = redis_link::LEDGER_TIMEOUT;
 
 /// A [`Ledger`] in Redis: every process and machine using the same Redis and namespace shares
 /// one budget, one pause switch and one set of reservations.
@@ -65,6 +66,15 @@ pub const DEFAULT_REDIS_TIMEOUT: Duration = Duration::from_secs(1);
 /// the budget fails closed and nothing is reserved. The next call after Redis is back
 /// reconnects on its own.
 ///
+/// # Eviction
+///
+/// A Redis that runs out of memory may evict keys, and an evicted budget forgets spend,
+/// reservations and the pause flag. So on each new connection the ledger reads the server's
+/// `maxmemory-policy` and refuses a server that may evict its keys (`allkeys-*`, or
+/// `volatile-*` while a budget key has a time to live) with [`BudgetError::EvictableStore`],
+/// unless [`RedisLedgerBuilder::allow_evicting_redis`] says otherwise. Keep a prompt cache,
+/// which may be evicted, on a Redis of its own.
+///
 /// [`MAX_STORED_AMOUNT`]: crate::MAX_STORED_AMOUNT
 ///
 /// ```no_run
@@ -89,60 +99,59 @@ pub struct RedisLedger {
 }
 
 struct Inner {
-    connector: Connector,
+    link: Link,
     namespace: String,
     keys: Keys,
 }
 
 impl fmt::Debug for RedisLedger {
-    // The URL may carry a password, so it is not shown.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisLedger")
+            .field("url", &self.inner.link.shown_url())
             .field("namespace", &self.inner.namespace)
-            .field("cluster", &self.inner.connector.is_cluster())
-            .field("timeout", &self.inner.connector.timeout())
+            .field("cluster", &self.inner.link.is_cluster())
+            .field("timeout", &self.inner.link.timeout())
             .finish_non_exhaustive()
     }
 }
 
-/// Configures a [`RedisLedger`]; made by [`RedisLedger::builder`] or
-/// [`RedisLedger::cluster_builder`].
+/// Configures a [`RedisLedger`]; made by [`RedisLedger::builder`].
 #[derive(Clone)]
+#[must_use = "a builder does nothing until .build() is called"]
 pub struct RedisLedgerBuilder {
-    target: Target,
+    url: String,
     namespace: String,
     timeout: Duration,
     pool_size: usize,
+    allow_evicting_redis: bool,
 }
 
 impl fmt::Debug for RedisLedgerBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisLedgerBuilder")
+            .field("url", &redis_link::redact(&self.url))
             .field("namespace", &self.namespace)
             .field("timeout", &self.timeout)
             .field("pool_size", &self.pool_size)
-            .finish_non_exhaustive()
+            .field("allow_evicting_redis", &self.allow_evicting_redis)
+            .finish()
     }
 }
 
 impl RedisLedger {
-    /// Starts configuring a ledger on `url`: one server (`redis://host:port/db`, `rediss://…`)
-    /// or a cluster (`redis+cluster://host1:port1,host2:port2,…`, credentials before the first
-    /// host apply to every node).
+    /// Starts configuring a ledger on `url`: one server (`redis://[user:password@]host:port/db`,
+    /// `redis+unix:///path/to/socket`) or a cluster
+    /// (`redis+cluster://[user:password@]host1:port1,host2:port2,…`: the credentials apply to
+    /// every node, and any reachable subset of the nodes will do). TLS URLs (`rediss://`) are
+    /// refused at [`build`](RedisLedgerBuilder::build): this version has no TLS built in.
     pub fn builder(url: impl Into<String>) -> RedisLedgerBuilder {
-        RedisLedgerBuilder::new(Target::parse(&url.into()))
-    }
-
-    /// Starts configuring a ledger on a Redis Cluster reached through `node_urls`
-    /// (`redis://host:port` each; any subset of the nodes will do).
-    pub fn cluster_builder<I, S>(node_urls: I) -> RedisLedgerBuilder
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        RedisLedgerBuilder::new(Target::Cluster(
-            node_urls.into_iter().map(Into::into).collect(),
-        ))
+        RedisLedgerBuilder {
+            url: url.into(),
+            namespace: "default".to_owned(),
+            timeout: DEFAULT_REDIS_TIMEOUT,
+            pool_size: 16,
+            allow_evicting_redis: false,
+        }
     }
 
     /// The namespace this ledger's budget lives under.
@@ -152,15 +161,6 @@ impl RedisLedger {
 }
 
 impl RedisLedgerBuilder {
-    fn new(target: Target) -> RedisLedgerBuilder {
-        RedisLedgerBuilder {
-            target,
-            namespace: "default".to_owned(),
-            timeout: DEFAULT_REDIS_TIMEOUT,
-            pool_size: 16,
-        }
-    }
-
     /// The budget's namespace (default `"default"`): ledgers with the same namespace on the
     /// same Redis share one budget; different namespaces are independent.
     pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
@@ -183,10 +183,24 @@ impl RedisLedgerBuilder {
         self
     }
 
+    /// Whether to use a Redis that may evict the budget's keys (default `false`).
+    ///
+    /// On each new connection the ledger reads the server's `maxmemory-policy`. Under
+    /// `allkeys-*` Redis may evict any key when it runs out of memory, and an evicted budget
+    /// silently forgets spend, reservations and the pause flag; under `volatile-*` it evicts
+    /// only keys with a time to live, which the ledger's keys never get unless someone sets
+    /// one. So by default such a server is refused: every operation fails with
+    /// [`BudgetError::EvictableStore`]. `true` logs a warning instead and carries on. A
+    /// server that does not allow `CONFIG GET` (many managed services) is used with a
+    /// warning either way.
+    pub fn allow_evicting_redis(mut self, allow: bool) -> Self {
+        self.allow_evicting_redis = allow;
+        self
+    }
+
     /// Checks the configuration and creates the pool. Does no network I/O: connecting happens
     /// on the first call (so a ledger can be built while Redis is down, and fails closed).
     pub fn build(self) -> Result<RedisLedger, BudgetError> {
-        let config = |option, reason| Err(BudgetError::InvalidConfig { option, reason });
         if self.namespace.is_empty()
             || self.namespace.len() > 128
             || self
@@ -194,25 +208,54 @@ impl RedisLedgerBuilder {
                 .chars()
                 .any(|c| c == '{' || c == '}' || c.is_whitespace() || c.is_control())
         {
-            return config(
-                "namespace",
-                "must be 1 to 128 characters without braces or whitespace",
-            );
+            return Err(BudgetError::InvalidConfig {
+                option: "namespace",
+                reason: "must be 1 to 128 characters without braces or whitespace",
+            });
         }
-        if self.timeout.is_zero() {
-            return config("timeout", "must be longer than zero");
-        }
-        if self.pool_size == 0 {
-            return config("pool_size", "must be at least 1");
-        }
-        let connector = Connector::new(&self.target, self.timeout, self.pool_size)?;
+        let keys = Keys::new(&self.namespace);
+        let eviction = EvictionGuard {
+            store: "budget ledger",
+            keys: vec![keys.ledger.clone(), keys.leases.clone()],
+            on_evictable: if self.allow_evicting_redis {
+                OnEvictable::Warn
+            } else {
+                OnEvictable::Refuse
+            },
+        };
+        let options = LinkOptions {
+            timeout: self.timeout,
+            pool_size: self.pool_size,
+            eviction: Some(eviction),
+        };
+        let link = Link::open(&self.url, options).map_err(|error| match error {
+            LinkError::InvalidOption { option, reason } => {
+                BudgetError::InvalidConfig { option, reason }
+            }
+            LinkError::InvalidUrl { reason, .. } => BudgetError::InvalidConfig {
+                option: "redis_url",
+                reason,
+            },
+            other => store_error(other),
+        })?;
         Ok(RedisLedger {
             inner: Arc::new(Inner {
-                connector,
-                keys: Keys::new(&self.namespace),
+                link,
+                keys,
                 namespace: self.namespace,
             }),
         })
+    }
+}
+
+/// A failed Redis call: the ledger fails closed.
+fn store_error(error: LinkError) -> BudgetError {
+    match error {
+        LinkError::Evictable { reason, .. } => BudgetError::EvictableStore { reason },
+        other => BudgetError::StoreUnavailable {
+            store: "redis",
+            source: Box::new(other),
+        },
     }
 }
 
@@ -221,9 +264,10 @@ impl RedisLedger {
     async fn invoke(&self, invocation: ScriptInvocation<'_>) -> Result<Vec<String>, BudgetError> {
         let invocation = &invocation;
         self.inner
-            .connector
+            .link
             .run(|mut conn| async move { invocation.invoke_async(&mut conn).await })
             .await
+            .map_err(store_error)
     }
 
     /// The ledger and leases keys, for the scripts that touch the windows.
@@ -376,7 +420,11 @@ impl Ledger for RedisLedger {
     async fn reset(&self) -> Result<(), BudgetError> {
         let mut invocation = SCRIPTS.reset.prepare_invoke();
         self.keys(&mut invocation);
-        self.expect_ok(invocation).await
+        let reply = self.invoke(invocation).await?;
+        match reply.as_slice() {
+            [ok] if ok == "ok" => Ok(()),
+            _ => Err(refusal(&reply)),
+        }
     }
 }
 

@@ -22,8 +22,8 @@ pub(super) struct Scripts {
 
 /// Each script is only the helpers it uses followed by its body. Redis runs a script's whole
 /// text on every call, so a helper in the text is a closure created on every call: the
-/// scripts that never touch amounts or windows (pause, is_paused, reset) carry none, and
-/// snapshot carries no arithmetic. The lease retention is defined once, here, from the same
+/// scripts that never touch amounts or windows (pause, is_paused) carry none, and snapshot
+/// and reset carry no arithmetic. The lease retention is defined once, here, from the same
 /// constant every ledger uses.
 pub(super) static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| {
     let ledger = format!(
@@ -46,7 +46,7 @@ pub(super) static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| {
         snapshot: script(&[ledger.as_str()], include_str!("lua/snapshot.lua")),
         pause: script(&[], include_str!("lua/pause.lua")),
         is_paused: script(&[], include_str!("lua/is_paused.lua")),
-        reset: script(&[], include_str!("lua/reset.lua")),
+        reset: script(&[ledger.as_str()], include_str!("lua/reset.lua")),
     }
 });
 

@@ -101,6 +101,7 @@ pub async fn run_all(fresh: Factory<'_>, max_sum: Money) {
     pause_blocks_reserve_only(&*fresh()).await;
     record_charges_and_reports(&*fresh()).await;
     reset_keeps_flight_and_pause(&*fresh()).await;
+    reset_keeps_running_reservations_counted_once(&*fresh()).await;
     lease_expiry_charges_once(&*fresh()).await;
     expired_records_are_forgotten_after_retention(&*fresh()).await;
     settle_charges_the_reserved_periods(&*fresh()).await;
@@ -304,34 +305,13 @@ async fn reset_keeps_flight_and_pause(ledger: &dyn Ledger) {
         .await
         .expect("reserve done");
     ledger.settle(&done, nanos(150), T0).await.expect("settle");
-    // A reservation on another day, already expired (charged by its lease) before the reset.
-    let yesterday = T0 - Duration::from_secs(86_400);
-    let stale = ledger
-        .reserve(&request(
-            50,
-            Limits::default(),
-            yesterday,
-            Duration::from_secs(1),
-        ))
-        .await
-        .expect("reserve stale");
     ledger.pause().await.unwrap();
-    let s = snapshot(ledger).await;
-    assert_eq!(s.total, usage(200, 300), "the stale lease was charged");
+    assert_eq!(snapshot(ledger).await.total, usage(150, 300));
 
     ledger.reset().await.expect("reset");
     let s = snapshot(ledger).await;
     assert_windows(&s, 0, 300, "reset zeroes spent, keeps reserved");
     assert!(s.paused, "reset keeps the pause flag");
-    assert_eq!(
-        snapshot_at(ledger, yesterday.date(), T0).await.daily,
-        usage(0, 0)
-    );
-    let err = ledger.settle(&stale, nanos(50), T0).await.unwrap_err();
-    assert!(
-        matches!(err, BudgetError::UnknownReservation { id } if id == stale.id),
-        "expired record forgotten: {err:?}"
-    );
     ledger
         .settle(&open, nanos(300), T0)
         .await
@@ -341,6 +321,98 @@ async fn reset_keeps_flight_and_pause(ledger: &dyn Ledger) {
         300,
         0,
         "after settling the in-flight reservation",
+    );
+}
+
+/// A reservation alive at the reset is a call still running: whatever its lease, its cost
+/// lands in the fresh windows exactly once — settled, charged in full, or run out.
+async fn reset_keeps_running_reservations_counted_once(ledger: &dyn Ledger) {
+    let lease = Duration::from_secs(30);
+    let settled_late = ledger
+        .reserve(&request(100, Limits::default(), T0, lease))
+        .await
+        .unwrap();
+    // A call whose process died: never settled, charged by its lease.
+    ledger
+        .reserve(&request(40, Limits::default(), T0, lease))
+        .await
+        .unwrap();
+    let runs_out_after = ledger
+        .reserve(&request(70, Limits::default(), T0, lease * 4))
+        .await
+        .unwrap();
+    let charged_in_full = ledger
+        .reserve(&request(20, Limits::default(), T0, lease * 4))
+        .await
+        .unwrap();
+    ledger
+        .record(&RecordRequest {
+            amount: nanos(1_000),
+            limits: Limits::default(),
+            periods: periods(T0),
+            now: T0,
+        })
+        .await
+        .unwrap();
+    // The first two leases run out (and are charged) before the reset.
+    let after_first_leases = T0 + lease;
+    assert_windows(
+        &snapshot_at(ledger, T0.date(), after_first_leases).await,
+        1_140,
+        90,
+        "two leases charged before the reset",
+    );
+
+    ledger.reset().await.expect("reset");
+    assert_windows(
+        &snapshot_at(ledger, T0.date(), after_first_leases).await,
+        140,
+        90,
+        "the settled spend is gone; the charges of leases that ran out stay, once",
+    );
+
+    let s = ledger
+        .settle(&settled_late, nanos(130), after_first_leases)
+        .await
+        .expect("a reservation whose lease ran out before the reset still settles");
+    assert_eq!(
+        s,
+        Settlement {
+            charged: nanos(30),
+            expired: true
+        }
+    );
+    ledger
+        .settle(&charged_in_full, nanos(20), after_first_leases)
+        .await
+        .expect("an active reservation is charged after the reset");
+    assert_windows(
+        &snapshot_at(ledger, T0.date(), after_first_leases).await,
+        190,
+        70,
+        "late settles add to the fresh windows",
+    );
+    let after_last_lease = T0 + lease * 4;
+    assert_windows(
+        &snapshot_at(ledger, T0.date(), after_last_lease).await,
+        260,
+        0,
+        "a lease running out after the reset is charged",
+    );
+    assert_windows(
+        &snapshot_at(ledger, T0.date(), after_last_lease + lease).await,
+        260,
+        0,
+        "and charged once",
+    );
+    let s = ledger
+        .settle(&runs_out_after, nanos(70), after_last_lease)
+        .await
+        .expect("late settle");
+    assert_eq!(s.charged, Money::ZERO, "its lease already charged it");
+    assert_eq!(
+        snapshot_at(ledger, T0.date(), after_last_lease).await.total,
+        usage(260, 0)
     );
 }
 

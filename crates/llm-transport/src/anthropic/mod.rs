@@ -1,7 +1,7 @@
 //! The adapter for Anthropic's Messages API, translating both ways.
 //!
 //! The translation functions are public so they can be tested and measured on their own:
-//! [`to_messages_request`] and [`from_messages_response`].
+//! [`to_messages_request`], [`from_messages_response`] and [`MessagesStreamTranslator`].
 
 mod request;
 mod response;
@@ -15,6 +15,7 @@ use bytes::Bytes;
 
 pub use request::to_messages_request;
 pub use response::from_messages_response;
+pub use stream::MessagesStreamTranslator;
 
 use crate::http::HttpEndpoint;
 use crate::settings::{HttpSettings, KeyHeader, http_builder_setters};
@@ -85,6 +86,9 @@ impl Transport for AnthropicTransport {
             .complete(body, |body| {
                 from_messages_response(body).map_err(|error| match error {
                     TransportError::Decode { reason, .. } => self.endpoint.decode_error(reason),
+                    TransportError::MissingUsage { .. } => TransportError::MissingUsage {
+                        provider: self.name().to_owned(),
+                    },
                     other => other,
                 })
             })

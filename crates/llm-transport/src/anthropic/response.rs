@@ -3,10 +3,11 @@
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::token_usage::cache_writes;
 use crate::types::Extra;
 use crate::{
-    ChatCompletion, Choice, Content, FinishReason, Message, PromptTokensDetails, Role, TokenUsage,
-    ToolCall, TransportError, Usage,
+    ChatCompletion, Choice, Content, FinishReason, Message, Role, TokenUsage, ToolCall,
+    TransportError,
 };
 
 /// A Messages response body (the fields the translation needs).
@@ -39,6 +40,8 @@ pub(crate) struct AnthropicUsage {
     #[serde(default)]
     cache_creation: Option<CacheCreation>,
     #[serde(default)]
+    server_tool_use: Option<ServerToolUse>,
+    #[serde(default)]
     service_tier: Option<String>,
 }
 
@@ -48,6 +51,13 @@ struct CacheCreation {
     ephemeral_5m_input_tokens: u64,
     #[serde(default)]
     ephemeral_1h_input_tokens: u64,
+}
+
+/// `usage.server_tool_use`: priced per-use tool calls the provider ran itself.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+struct ServerToolUse {
+    #[serde(default)]
+    web_search_requests: u64,
 }
 
 impl AnthropicUsage {
@@ -61,53 +71,38 @@ impl AnthropicUsage {
             .cache_read_input_tokens
             .or(self.cache_read_input_tokens);
         self.cache_creation = newer.cache_creation.or(self.cache_creation);
+        self.server_tool_use = newer.server_tool_use.or(self.server_tool_use);
         self.service_tier = newer.service_tier.or(self.service_tier.take());
     }
 
-    /// Normalised counts: every cache part is also inside `input_tokens_total`. Cache writes
-    /// without a 5m/1h split count as 5-minute writes (Anthropic's default lifetime).
-    /// `openai_usage` uses the same counts, so `prompt_tokens` equals `input_tokens_total`.
-    pub(crate) fn token_usage(&self) -> TokenUsage {
+    /// Normalised counts: every cache part is also inside `input_tokens_total`.
+    ///
+    /// `None` when `input_tokens` or `output_tokens` is missing: the cost of the call is then
+    /// unknown, and counting it as zero would make it free.
+    pub(crate) fn token_usage(&self) -> Option<TokenUsage> {
         let read = self.cache_read_input_tokens.unwrap_or(0);
         let split = self.cache_creation.unwrap_or_default();
-        // The total and the split should agree; if they do not, the larger count is kept so
-        // the cost is never under-counted.
-        let written = self.cache_creation_input_tokens.unwrap_or(0).max(
-            split
-                .ephemeral_5m_input_tokens
-                .saturating_add(split.ephemeral_1h_input_tokens),
+        let (written_5m, written_1h) = cache_writes(
+            self.cache_creation_input_tokens.unwrap_or(0),
+            split.ephemeral_5m_input_tokens,
+            split.ephemeral_1h_input_tokens,
         );
-        let written_1h = split.ephemeral_1h_input_tokens.min(written);
-        TokenUsage {
+        let usage = TokenUsage {
             input_tokens_total: self
-                .input_tokens
-                .unwrap_or(0)
+                .input_tokens?
                 .saturating_add(read)
-                .saturating_add(written),
+                .saturating_add(written_5m)
+                .saturating_add(written_1h),
             cache_read_tokens: read,
-            cache_write_5m_tokens: written - written_1h,
+            cache_write_5m_tokens: written_5m,
             cache_write_1h_tokens: written_1h,
-            output_tokens: self.output_tokens.unwrap_or(0),
-            reasoning_tokens: 0,
-        }
-    }
-
-    /// OpenAI's `usage`: `prompt_tokens = input + cache_read + cache_creation`,
-    /// `prompt_tokens_details.cached_tokens = cache_read`.
-    pub(crate) fn openai_usage(&self) -> Usage {
-        let tokens = self.token_usage();
-        Usage {
-            prompt_tokens: tokens.input_tokens_total,
-            completion_tokens: tokens.output_tokens,
-            total_tokens: tokens.total_tokens(),
-            prompt_tokens_details: Some(PromptTokensDetails {
-                cached_tokens: Some(tokens.cache_read_tokens),
-                audio_tokens: None,
-                extra: Extra::new(),
-            }),
-            completion_tokens_details: None,
-            extra: Extra::new(),
-        }
+            output_tokens_total: self.output_tokens?,
+            web_search_requests: self
+                .server_tool_use
+                .map_or(0, |tools| tools.web_search_requests),
+            ..TokenUsage::default()
+        };
+        Some(usage.with_wholes_covering_parts())
     }
 
     pub(crate) fn service_tier(&self) -> Option<String> {
@@ -115,10 +110,22 @@ impl AnthropicUsage {
     }
 }
 
+/// The error for an answer whose usage lacks the input or the output count.
+pub(crate) fn missing_usage(provider: &str) -> TransportError {
+    TransportError::MissingUsage {
+        provider: provider.to_owned(),
+    }
+}
+
 /// Anthropic `stop_reason` → OpenAI `finish_reason`.
+///
+/// `pause_turn` (the provider paused a long turn, e.g. during server tool use; the caller is
+/// to send the conversation back to let it continue) has no OpenAI equivalent and is kept as
+/// `FinishReason::Other("pause_turn")`, so callers see the turn is unfinished (see
+/// [`ChatCompletion::is_final_turn`]). Other unknown reasons are kept as written too.
 pub(crate) fn finish_reason(stop_reason: &str) -> FinishReason {
     match stop_reason {
-        "end_turn" | "stop_sequence" | "pause_turn" => FinishReason::Stop,
+        "end_turn" | "stop_sequence" => FinishReason::Stop,
         "max_tokens" | "model_context_window_exceeded" => FinishReason::Length,
         "tool_use" => FinishReason::ToolCalls,
         "refusal" => FinishReason::ContentFilter,
@@ -130,7 +137,8 @@ pub(crate) fn finish_reason(stop_reason: &str) -> FinishReason {
 ///
 /// Text blocks are concatenated into `content`; `tool_use` blocks become `tool_calls` with the
 /// input serialised as the `arguments` string; other blocks (e.g. `thinking`) are left out.
-/// `created` is the current time (Anthropic sends none).
+/// `created` is the current time (Anthropic sends none). A body whose `usage` lacks
+/// `input_tokens` or `output_tokens` is [`TransportError::MissingUsage`] (outcome `Unknown`).
 pub fn from_messages_response(body: &[u8]) -> Result<(ChatCompletion, TokenUsage), TransportError> {
     let response: MessagesResponse =
         serde_json::from_slice(body).map_err(|error| TransportError::Decode {
@@ -172,7 +180,10 @@ pub fn from_messages_response(body: &[u8]) -> Result<(ChatCompletion, TokenUsage
         tool_call_id: None,
         extra: Extra::new(),
     };
-    let usage = response.usage.token_usage();
+    let usage = response
+        .usage
+        .token_usage()
+        .ok_or_else(|| missing_usage("anthropic"))?;
     let completion = ChatCompletion {
         id: response.id,
         object: "chat.completion".to_owned(),
@@ -184,7 +195,7 @@ pub fn from_messages_response(body: &[u8]) -> Result<(ChatCompletion, TokenUsage
             finish_reason: response.stop_reason.as_deref().map(finish_reason),
             extra: Extra::new(),
         }],
-        usage: Some(response.usage.openai_usage()),
+        usage: Some(usage.to_openai()),
         system_fingerprint: None,
         service_tier: response.usage.service_tier(),
         extra: Extra::new(),

@@ -3,7 +3,8 @@
 //! `message_start` → a chunk with `role: assistant`; text deltas → `content` deltas; a
 //! `tool_use` block → a tool-call delta with id and name, its `input_json_delta` fragments →
 //! `arguments` deltas; `message_delta` → a chunk with `finish_reason` (its cumulative usage is
-//! merged); `message_stop` → a usage-only chunk (`choices: []`) and the end; `ping` and
+//! merged); `message_stop` → a usage-only chunk (`choices: []`) and the end, or
+//! [`TransportError::MissingUsage`] when the input or output count never arrived; `ping` and
 //! unknown events are skipped; `error` → [`TransportError::StreamError`].
 
 use std::collections::HashMap;
@@ -11,7 +12,7 @@ use std::collections::HashMap;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::response::{AnthropicUsage, finish_reason, unix_now};
+use super::response::{AnthropicUsage, finish_reason, missing_usage, unix_now};
 use crate::http::{Step, StreamDecoder};
 use crate::sse::SseEvent;
 use crate::types::Extra;
@@ -253,11 +254,15 @@ impl StreamDecoder for AnthropicStreamDecoder {
                 }
             }
             Event::MessageStop {} => {
+                let usage = self
+                    .usage
+                    .token_usage()
+                    .ok_or_else(|| missing_usage(&self.provider))?;
                 let mut last = self.chunk(None, None);
-                last.usage = Some(self.usage.openai_usage());
+                last.usage = Some(usage.to_openai());
                 last.service_tier = self.usage.service_tier();
                 out.push(StreamEvent::Chunk(last));
-                return Ok(Step::Finished(self.usage.token_usage()));
+                return Ok(Step::Finished(usage));
             }
             Event::Error { error } => {
                 return Err(TransportError::StreamError(Box::new(ProviderError {
@@ -276,5 +281,56 @@ impl StreamDecoder for AnthropicStreamDecoder {
             Event::ContentBlockStop {} | Event::Ping {} | Event::Unknown => {}
         }
         Ok(Step::Continue)
+    }
+}
+
+/// Translates an Anthropic Messages event stream into OpenAI-style stream items, one SSE event
+/// at a time: what [`AnthropicTransport::stream`](crate::Transport::stream) does with the
+/// events it receives, without the network.
+pub struct MessagesStreamTranslator {
+    decoder: AnthropicStreamDecoder,
+    finished: bool,
+}
+
+impl Default for MessagesStreamTranslator {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for MessagesStreamTranslator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MessagesStreamTranslator")
+            .field("finished", &self.finished)
+            .finish_non_exhaustive()
+    }
+}
+
+impl MessagesStreamTranslator {
+    /// A translator at the start of a stream.
+    pub fn new() -> Self {
+        Self {
+            decoder: AnthropicStreamDecoder::new("anthropic".to_owned()),
+            finished: false,
+        }
+    }
+
+    /// Translates one event: the chunks it yields, followed by [`StreamEvent::Done`] when the
+    /// event ends the stream (`message_stop`). An event that cannot be translated, an `error`
+    /// event, or an end without usage is an error (outcome `Unknown`); so is any event after
+    /// the end.
+    pub fn translate(&mut self, event: SseEvent) -> Result<Vec<StreamEvent>, TransportError> {
+        if self.finished {
+            return Err(TransportError::Decode {
+                provider: self.decoder.provider.clone(),
+                reason: "event after the end of the stream".to_owned(),
+            });
+        }
+        let mut out = Vec::new();
+        if let Step::Finished(usage) = self.decoder.event(event, &mut out)? {
+            self.finished = true;
+            out.push(StreamEvent::Done(usage));
+        }
+        Ok(out)
     }
 }

@@ -36,6 +36,22 @@ impl ChatCompletion {
     pub fn content(&self) -> Option<&str> {
         self.choices.first()?.message.text()
     }
+
+    /// Whether the answer is a finished turn: every choice has a finish reason and none is
+    /// `pause_turn`.
+    ///
+    /// Anthropic ends a long turn early with `stop_reason: "pause_turn"` (reported here as
+    /// `FinishReason::Other("pause_turn")`): the answer is partial and the conversation must
+    /// be sent again to continue it. Such an answer, or one whose finish reason is missing,
+    /// must not be cached or replayed as if it were complete.
+    pub fn is_final_turn(&self) -> bool {
+        self.choices.iter().all(|choice| {
+            choice
+                .finish_reason
+                .as_ref()
+                .is_some_and(FinishReason::ends_turn)
+        })
+    }
 }
 
 /// One generated choice.
@@ -67,7 +83,18 @@ pub enum FinishReason {
     ContentFilter,
     /// Legacy function call.
     FunctionCall,
-    /// A reason this crate does not know, kept as written.
+    /// A reason this crate does not know, kept as written; `pause_turn` for an Anthropic turn
+    /// that the provider paused before its end.
     #[serde(untagged)]
     Other(String),
+}
+
+impl FinishReason {
+    /// The reason of a turn the provider paused before its end (Anthropic's `pause_turn`).
+    pub const PAUSE_TURN: &'static str = "pause_turn";
+
+    /// Whether the model ended its turn (any reason but `pause_turn`).
+    pub fn ends_turn(&self) -> bool {
+        !matches!(self, Self::Other(reason) if reason == Self::PAUSE_TURN)
+    }
 }

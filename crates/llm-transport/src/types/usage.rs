@@ -14,7 +14,9 @@ pub struct Usage {
     pub prompt_tokens: u64,
     /// Output tokens, reasoning included.
     pub completion_tokens: u64,
-    /// `prompt_tokens + completion_tokens`.
+    /// `prompt_tokens + completion_tokens` (more when a provider bills reasoning outside
+    /// `completion_tokens`; 0 when absent).
+    #[serde(default)]
     pub total_tokens: u64,
     /// Breakdown of the input tokens.
     #[serde(default, skip_serializing_if = "Option::is_none")]

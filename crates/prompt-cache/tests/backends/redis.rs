@@ -1,6 +1,7 @@
 //! The Redis backend, on a real `redis-server` started for each test.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use prompt_cache::{CacheError, PromptCache, RedisBackend};
@@ -14,7 +15,7 @@ const TIMEOUT: Duration = Duration::from_millis(300);
 const SLACK: Duration = Duration::from_millis(200);
 
 fn cache_on(server: &RedisServer) -> PromptCache {
-    let backend = RedisBackend::builder(&server.url())
+    let backend = RedisBackend::builder(server.url())
         .timeout(TIMEOUT)
         .build()
         .expect("valid URL");
@@ -25,7 +26,9 @@ fn cache_on(server: &RedisServer) -> PromptCache {
 async fn redis_backend_conforms() {
     let server = RedisServer::start();
     conformance::run_all(Arc::new(
-        RedisBackend::from_url(&server.url()).expect("valid URL"),
+        RedisBackend::builder(server.url())
+            .build()
+            .expect("valid URL"),
     ))
     .await;
 }
@@ -34,14 +37,18 @@ async fn redis_backend_conforms() {
 async fn redis_cluster_backend_conforms_and_shares_entries_and_stats() {
     let cluster = RedisCluster::start();
     conformance::run_all(Arc::new(
-        RedisBackend::from_url(&cluster.url()).expect("valid cluster URL"),
+        RedisBackend::builder(cluster.url())
+            .build()
+            .expect("valid cluster URL"),
     ))
     .await;
 
-    // A cache on the URL and one on the node list are one cache; namespaces land on
-    // different slots (and nodes), and the counters of each stay with its entries.
-    let by_url = RedisBackend::from_url(&cluster.url()).expect("valid cluster URL");
-    let by_nodes = RedisBackend::cluster_builder(cluster.urls())
+    // Two handles on the cluster are one cache; namespaces land on different slots (and
+    // nodes), and the counters of each stay with its entries.
+    let by_url = RedisBackend::builder(cluster.url())
+        .build()
+        .expect("valid cluster URL");
+    let by_nodes = RedisBackend::builder(cluster.url())
         .build()
         .expect("valid node URLs");
     let namespaces = ["alpha", "beta", "gamma", "delta"];
@@ -135,7 +142,11 @@ async fn a_backend_on_an_existing_pool_works_the_same() {
     let pool = deadpool_redis::Config::from_url(server.url())
         .create_pool(Some(deadpool_redis::Runtime::Tokio1))
         .expect("pool");
-    let cache = PromptCache::new(Arc::new(RedisBackend::from_pool(pool)));
+    let cache = PromptCache::new(Arc::new(
+        RedisBackend::builder_from_pool(pool)
+            .build()
+            .expect("a pool"),
+    ));
     let key = cache.key(&request());
     assert!(cache.set(&key, &response(), COST).await);
     assert_eq!(cache.get(&key).await.expect("a hit").cost, COST);
@@ -225,8 +236,11 @@ fn a_malformed_url_is_a_clear_error_without_the_password() {
         "http://example.com",
         "redis://user:hunter2@host:notaport/0",
         "not a url",
+        "redis+cluster://user:hunter2@h1:7000,,h2:7001",
+        "redis+cluster://user:hunter2@h1:notaport",
+        "redis+cluster://",
     ] {
-        let error = RedisBackend::from_url(url).expect_err(url);
+        let error = RedisBackend::builder(url).build().expect_err(url);
         assert!(
             matches!(error, CacheError::InvalidRedisUrl { .. }),
             "{url}: {error:?}"
@@ -234,6 +248,76 @@ fn a_malformed_url_is_a_clear_error_without_the_password() {
         assert!(!error.to_string().contains("hunter2"), "{error}");
         assert!(!format!("{error:?}").contains("hunter2"), "{error:?}");
     }
+}
+
+#[test]
+fn debug_output_never_shows_a_password() {
+    for url in [
+        "redis://user:hunter2@127.0.0.1:6379/0",
+        "redis+cluster://user:hunter2@h1:7000,h2:7001",
+        "redis+unix:///tmp/cache.sock?pass=hunter2",
+    ] {
+        let builder = RedisBackend::builder(url);
+        assert!(!format!("{builder:?}").contains("hunter2"), "{builder:?}");
+        let backend = builder.build().expect(url);
+        let shown = format!("{backend:?}");
+        assert!(
+            !shown.contains("hunter2") && shown.contains("***"),
+            "{shown}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stats_and_reset_return_in_time_under_a_steady_stream_of_lookups() {
+    let server = RedisServer::start();
+    let cache = cache_on(&server);
+    let key = cache.key(&request());
+    assert!(cache.set(&key, &response(), COST).await);
+    let stop = Arc::new(AtomicBool::new(false));
+    // Lookups back to back: the counter writer always finds new additions, so it never idles.
+    let lookups: Vec<_> = (0..2)
+        .map(|_| {
+            let (cache, key, stop) = (cache.clone(), key.clone(), Arc::clone(&stop));
+            tokio::spawn(async move {
+                while !stop.load(Ordering::Relaxed) {
+                    assert!(cache.get(&key).await.is_some(), "a hit");
+                }
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    for _ in 0..5 {
+        let stats = within(TIMEOUT + SLACK, "stats", cache.stats())
+            .await
+            .expect("stats while lookups run");
+        assert!(stats.hits > 0, "the lookups before it are counted");
+        within(TIMEOUT + SLACK, "reset_stats", cache.reset_stats())
+            .await
+            .expect("reset while lookups run");
+    }
+    stop.store(true, Ordering::Relaxed);
+    for task in lookups {
+        task.await.expect("lookups");
+    }
+
+    // And every lookup of this handle is counted once the stream stops.
+    cache.reset_stats().await.expect("reset");
+    for _ in 0..7 {
+        assert!(cache.get(&key).await.is_some());
+    }
+    let stats = cache.stats().await.expect("stats");
+    assert_eq!((stats.hits, stats.misses), (7, 0));
+}
+
+#[tokio::test]
+async fn a_redis_that_may_evict_keys_still_serves_the_cache() {
+    // A cache may be evicted (that costs a paid call, never a wrong answer): a warning only.
+    let server = RedisServer::start_with_args(&["--maxmemory-policy", "allkeys-lru"]);
+    let cache = cache_on(&server);
+    let key = cache.key(&request());
+    assert!(cache.set(&key, &response(), COST).await);
+    assert_eq!(cache.get(&key).await.expect("a hit").cost, COST);
 }
 
 /// Asserts that `work` finishes within `limit` and returns its output.

@@ -11,7 +11,9 @@ use crate::conformance::{self, COST, request, response};
 #[tokio::test]
 async fn sqlite_backend_conforms() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let backend = SqliteBackend::open(dir.path().join("cache.db")).expect("open");
+    let backend = SqliteBackend::builder(dir.path().join("cache.db"))
+        .build()
+        .expect("open");
     conformance::run_all(Arc::new(backend)).await;
 }
 
@@ -20,14 +22,18 @@ async fn entries_and_stats_survive_closing_and_reopening_the_file() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("cache.db");
     let key = {
-        let cache = PromptCache::new(Arc::new(SqliteBackend::open(&path).expect("open")));
+        let cache = PromptCache::new(Arc::new(
+            SqliteBackend::builder(&path).build().expect("open"),
+        ));
         let key = cache.key(&request());
         assert!(cache.get(&key).await.is_none());
         assert!(cache.set(&key, &response(), COST).await);
         assert!(cache.get(&key).await.is_some());
         key
     };
-    let reopened = PromptCache::new(Arc::new(SqliteBackend::open(&path).expect("reopen")));
+    let reopened = PromptCache::new(Arc::new(
+        SqliteBackend::builder(&path).build().expect("reopen"),
+    ));
     let hit = reopened.get(&key).await.expect("the entry survived");
     assert_eq!((hit.response, hit.cost), (response(), COST));
     assert_eq!(
@@ -45,8 +51,12 @@ async fn entries_and_stats_survive_closing_and_reopening_the_file() {
 async fn two_handles_on_one_file_share_entries_and_stats() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("cache.db");
-    let a = PromptCache::new(Arc::new(SqliteBackend::open(&path).expect("open a")));
-    let b = PromptCache::new(Arc::new(SqliteBackend::open(&path).expect("open b")));
+    let a = PromptCache::new(Arc::new(
+        SqliteBackend::builder(&path).build().expect("open a"),
+    ));
+    let b = PromptCache::new(Arc::new(
+        SqliteBackend::builder(&path).build().expect("open b"),
+    ));
     let key = a.key(&request());
     assert!(a.set(&key, &response(), COST).await);
     assert!(
@@ -66,7 +76,7 @@ async fn expired_rows_are_never_served_and_are_purged() {
     let path = dir.path().join("cache.db");
     let backend = SqliteBackend::builder(&path)
         .default_ttl(Duration::from_millis(200))
-        .open()
+        .build()
         .expect("open");
     let cache = PromptCache::new(Arc::new(backend));
     for i in 0..5 {
@@ -105,7 +115,9 @@ async fn expired_rows_are_never_served_and_are_purged() {
 fn a_file_that_cannot_be_opened_is_a_clear_error() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("no-such-dir").join("cache.db");
-    let error = SqliteBackend::open(&path).expect_err("missing directory");
+    let error = SqliteBackend::builder(&path)
+        .build()
+        .expect_err("missing directory");
     assert!(matches!(error, CacheError::OpenFile { .. }), "{error:?}");
     assert!(error.to_string().contains("no-such-dir"), "{error}");
 }

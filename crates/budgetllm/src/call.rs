@@ -1,0 +1,245 @@
+//! The one path every call follows: admit → cache → reserve → call → settle → store.
+//!
+//! [`Completions::create`](crate::Completions::create) and
+//! [`create_stream`](crate::Completions::create_stream) differ only in how the provider's
+//! answer arrives; every step that decides what a call costs lives here, once.
+
+use std::sync::Arc;
+
+use budget_core::{Money, ReservationGuard};
+use llm_pricing::ServiceTier;
+use llm_transport::{CallOutcome, ChatRequest, TokenUsage, Transport, TransportError};
+use prompt_cache::{CacheKey, Lookup};
+use serde_json::Value;
+
+use crate::Error;
+use crate::client::Inner;
+use crate::request::PreparedRequest;
+use crate::scope::Reservations;
+
+/// The field the upstream's identity is hashed under in a cache key. It is BudgetLLM's own,
+/// present only while the key is computed, never sent.
+const UPSTREAM_KEY_FIELD: &str = "_budgetllm_upstream";
+
+/// A call that passed admission: the checked request, the transport that serves it, and its
+/// cache key (`None` when it bypasses the cache).
+pub(crate) struct Admission {
+    pub(crate) prepared: PreparedRequest,
+    pub(crate) transport: Arc<dyn Transport>,
+    pub(crate) key: Option<CacheKey>,
+}
+
+/// What a call holds once admitted: a free cached answer, or reservations to settle.
+#[derive(Debug)]
+pub(crate) enum Admitted {
+    /// The cached answer (no budget on the path is paused).
+    Cached(llm_transport::ChatCompletion),
+    /// The reservations of the call's worst case.
+    Reserved(Reservations),
+}
+
+impl Inner {
+    /// Checks every call passes before anything else: the request is well-formed, its model
+    /// has a price, and it is routed to a transport. Nothing is sent or spent when a check
+    /// fails.
+    ///
+    /// The cache key covers the upstream's identity (route name and base URL) as well as the
+    /// request, so two endpoints sharing a cache never serve each other's answers.
+    pub(crate) fn admit(&self, request: ChatRequest) -> Result<Admission, Error> {
+        let mut prepared = PreparedRequest::new(request, self.cache.is_enabled())?;
+        self.prices.resolve(&prepared.request.model)?;
+        let selection = self.router.select(&prepared.request.model);
+        let transport = selection.transport.clone();
+        let key = prepared.use_cache.then(|| {
+            let body = prepared.body.as_object_mut();
+            match body {
+                Some(fields) => {
+                    fields.insert(
+                        UPSTREAM_KEY_FIELD.to_owned(),
+                        Value::String(selection.identity.to_owned()),
+                    );
+                    let key = self.cache.key(&prepared.body);
+                    if let Some(fields) = prepared.body.as_object_mut() {
+                        fields.remove(UPSTREAM_KEY_FIELD);
+                    }
+                    key
+                }
+                None => self.cache.key(&prepared.body),
+            }
+        });
+        if let Some(bare) = selection
+            .strip_prefix
+            .and_then(|prefix| prepared.request.model.strip_prefix(prefix))
+        {
+            prepared.request.model = bare.to_owned();
+        }
+        Ok(Admission {
+            prepared,
+            transport,
+            key,
+        })
+    }
+
+    /// A cached answer for the call, or else a reservation of its worst case.
+    ///
+    /// Pause stops every call, cache hits included: a hit is served only after the pause flags
+    /// were read, and a paid call's reservation refuses atomically when paused — so a paid call
+    /// costs each ledger two operations (reserve, settle), not three. A lookup is counted in
+    /// the cache statistics only when the call is not refused for a pause.
+    pub(crate) async fn cached_or_reserved(
+        &self,
+        admission: &Admission,
+    ) -> Result<Admitted, Error> {
+        let lookup: Option<Lookup<'_, llm_transport::ChatCompletion>> = match &admission.key {
+            Some(key) => Some(self.cache.lookup_as(key).await),
+            None => None,
+        };
+        let miss = match lookup {
+            Some(lookup) if lookup.is_hit() => {
+                self.refuse_if_paused().await?;
+                match lookup.count().await {
+                    Some(hit) => return Ok(Admitted::Cached(hit.response)),
+                    None => None,
+                }
+            }
+            other => other,
+        };
+        let reserved = self.reserve(&admission.prepared).await;
+        if let Some(miss) = miss {
+            if matches!(reserved, Err(Error::Paused | Error::ScopePaused { .. })) {
+                miss.discard();
+            } else {
+                miss.count().await;
+            }
+        }
+        reserved.map(Admitted::Reserved)
+    }
+
+    /// [`Error::Paused`] / [`Error::ScopePaused`] when a budget on the call's path is paused.
+    async fn refuse_if_paused(&self) -> Result<(), Error> {
+        if self.tracker.is_paused().await? {
+            return Err(Error::Paused);
+        }
+        if let Some(scope) = &self.scope
+            && scope.budget.is_paused().await.map_err(|e| scope.error(e))?
+        {
+            return Err(scope.error(budget_core::BudgetError::Paused));
+        }
+        Ok(())
+    }
+
+    /// Estimates the worst case and reserves it in the scope's budget (if any), then in the
+    /// client's own; a refusal by the second releases the first. In soft mode, alerts when a
+    /// reservation goes over a limit.
+    async fn reserve(&self, prepared: &PreparedRequest) -> Result<Reservations, Error> {
+        let estimate = self
+            .prices
+            .estimate(&prepared.request.model, &prepared.body)?;
+        let scope = match &self.scope {
+            Some(scope) => Some(
+                scope
+                    .budget
+                    .reserve(estimate.cost)
+                    .await
+                    .map_err(|error| scope.error(error))?,
+            ),
+            None => None,
+        };
+        let own = match self.tracker.reserve(estimate.cost).await {
+            Ok(own) => own,
+            Err(error) => {
+                if let Some(scope) = scope {
+                    release_refused(scope).await;
+                }
+                return Err(error.into());
+            }
+        };
+        let reservations = Reservations { own, scope };
+        if let Some(alert) = &self.on_budget_exceeded {
+            for guard in std::iter::once(&reservations.own).chain(&reservations.scope) {
+                if let Some(exceeded) = guard.exceeded() {
+                    alert(exceeded);
+                }
+            }
+        }
+        Ok(reservations)
+    }
+
+    /// Settles a finished call at the exact price of `usage` plus the request's per-call fees
+    /// (e.g. a web search query), at the prices of the service tier the provider reported
+    /// (priority and flex calls have their own). Returns what the call cost.
+    ///
+    /// A usage that cannot be priced is charged the whole reservation (when unsure, charge).
+    pub(crate) async fn settle(
+        &self,
+        reservations: Reservations,
+        model: &str,
+        request: &Value,
+        usage: &TokenUsage,
+        service_tier: Option<&str>,
+    ) -> Money {
+        let tier = ServiceTier::from_reported(service_tier);
+        let cost = match self
+            .prices
+            .cost_for_request(model, &pricing_usage(usage), request, tier)
+        {
+            Ok(cost) => cost.total,
+            Err(error) => {
+                tracing::warn!(%error, model, "cannot price the reported usage; charging the reservation");
+                reservations.amount()
+            }
+        };
+        reservations.settle(cost).await;
+        cost
+    }
+
+    /// Ends a failed call: a refused one is released (it cost nothing), one whose outcome is
+    /// unknown is charged its whole reservation.
+    pub(crate) async fn conclude_failure(
+        &self,
+        reservations: Reservations,
+        error: &TransportError,
+    ) {
+        match error.outcome() {
+            CallOutcome::Refused => reservations.release().await,
+            CallOutcome::Unknown => {
+                let amount = reservations.amount();
+                reservations.settle(amount).await;
+            }
+        }
+    }
+}
+
+/// Frees a scope reservation whose call the client's own budget refused.
+async fn release_refused(guard: ReservationGuard) {
+    if let Err(error) = guard.release().await {
+        tracing::warn!(%error, "cannot release a refused call's scope reservation; its lease will charge it");
+    }
+}
+
+/// The transport's normalised usage (totals with parts) in the pricing crate's disjoint parts.
+///
+/// Parts that overlap in a provider's report are subtracted with saturation, so an
+/// inconsistent report is charged more, never less: every token of a total lands in a part.
+fn pricing_usage(usage: &TokenUsage) -> llm_pricing::Usage {
+    let reasoning_tokens = usage.reasoning_tokens.min(usage.output_tokens_total);
+    llm_pricing::Usage {
+        uncached_input_tokens: usage
+            .input_tokens_total
+            .saturating_sub(usage.cache_read_tokens)
+            .saturating_sub(usage.cache_write_5m_tokens)
+            .saturating_sub(usage.cache_write_1h_tokens)
+            .saturating_sub(usage.audio_input_tokens),
+        audio_input_tokens: usage.audio_input_tokens,
+        cache_read_tokens: usage.cache_read_tokens,
+        cache_write_5m_tokens: usage.cache_write_5m_tokens,
+        cache_write_1h_tokens: usage.cache_write_1h_tokens,
+        text_output_tokens: usage
+            .output_tokens_total
+            .saturating_sub(reasoning_tokens)
+            .saturating_sub(usage.audio_output_tokens),
+        reasoning_tokens,
+        audio_output_tokens: usage.audio_output_tokens,
+        web_search_requests: usage.web_search_requests,
+    }
+}
