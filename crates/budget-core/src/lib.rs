@@ -40,6 +40,7 @@
 //! ```
 
 mod calendar;
+mod cents;
 mod error;
 mod guard;
 mod ledger;
@@ -51,6 +52,7 @@ mod tracker;
 mod window_change;
 
 pub use calendar::{Clock, DayKey, ManualClock, MonthKey, ParsePeriodError, Periods, SystemClock};
+pub use cents::Cents;
 pub use error::{BudgetError, BudgetExceeded};
 pub use guard::ReservationGuard;
 pub use ledger::{

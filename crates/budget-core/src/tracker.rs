@@ -6,6 +6,7 @@ use std::time::Duration;
 use time::{OffsetDateTime, UtcOffset};
 
 use crate::calendar::{Clock, Periods, SystemClock};
+use crate::cents::Cents;
 use crate::error::BudgetError;
 use crate::guard::ReservationGuard;
 use crate::ledger::{Enforcement, Ledger, RecordRequest, Recorded, ReserveRequest, Snapshot};
@@ -266,21 +267,28 @@ impl Default for BudgetTrackerBuilder {
 }
 
 impl BudgetTrackerBuilder {
-    /// The limit on all spend ever, in cents (never resets on its own).
-    pub fn hard_limit_cents(mut self, cents: f64) -> Self {
-        self.total = Some(("hard_limit_cents", Money::from_cents(cents)));
+    /// The limit on all spend ever (the *total* window), in cents: any integer, or a float for
+    /// fractional cents. It never resets on its own.
+    pub fn total_limit_cents(mut self, cents: impl Cents) -> Self {
+        self.total = Some(("total_limit_cents", cents.to_money()));
+        self
+    }
+
+    /// The seed's spelling of [`total_limit_cents`](Self::total_limit_cents).
+    pub fn hard_limit_cents(mut self, cents: impl Cents) -> Self {
+        self.total = Some(("hard_limit_cents", cents.to_money()));
         self
     }
 
     /// The limit per calendar day, in cents.
-    pub fn daily_limit_cents(mut self, cents: f64) -> Self {
-        self.daily = Some(("daily_limit_cents", Money::from_cents(cents)));
+    pub fn daily_limit_cents(mut self, cents: impl Cents) -> Self {
+        self.daily = Some(("daily_limit_cents", cents.to_money()));
         self
     }
 
     /// The limit per calendar month, in cents.
-    pub fn monthly_limit_cents(mut self, cents: f64) -> Self {
-        self.monthly = Some(("monthly_limit_cents", Money::from_cents(cents)));
+    pub fn monthly_limit_cents(mut self, cents: impl Cents) -> Self {
+        self.monthly = Some(("monthly_limit_cents", cents.to_money()));
         self
     }
 
@@ -302,11 +310,19 @@ impl BudgetTrackerBuilder {
         self
     }
 
-    /// `true` (the default): spend that does not fit is refused with
-    /// [`BudgetError::BudgetExceeded`]. `false` (soft mode): it is allowed and recorded, a
-    /// warning is logged, and the window shows `over_limit` in the status.
+    /// How limits are enforced: [`Enforcement::Hard`] (the default) refuses spend that does
+    /// not fit with [`BudgetError::BudgetExceeded`]; [`Enforcement::Soft`] allows and records
+    /// it, logs a warning, and shows `over_limit` in the status.
     ///
     /// An exhausted budget never sets the pause flag: pause is a separate emergency stop.
+    pub fn enforcement(mut self, enforcement: Enforcement) -> Self {
+        self.enforcement = enforcement;
+        self
+    }
+
+    /// The seed's spelling of [`enforcement`](Self::enforcement): `true` is
+    /// [`Enforcement::Hard`], `false` is [`Enforcement::Soft`]. (It does not pause anything:
+    /// the pause switch is [`BudgetTracker::pause`].)
     pub fn auto_pause(mut self, enabled: bool) -> Self {
         self.enforcement = if enabled {
             Enforcement::Hard

@@ -7,7 +7,7 @@
 #[path = "support/mod.rs"]
 mod support;
 
-use budgetllm::{ChatRequest, ChatRequestExt, Error, LimitType, Message};
+use budgetllm::{ChatRequest, Error, LimitType, Message};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {

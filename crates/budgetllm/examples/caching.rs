@@ -8,7 +8,7 @@ mod support;
 
 use std::time::Duration;
 
-use budgetllm::{ChatRequest, ChatRequestExt, Error, Message};
+use budgetllm::{ChatRequest, Error, Message};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {

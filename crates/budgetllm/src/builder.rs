@@ -5,11 +5,17 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use budget_core::{BudgetExceeded, BudgetTracker, Clock, Ledger, MemoryLedger, Money};
+use budget_core::{
+    BudgetExceeded, BudgetTracker, Cents, Clock, Enforcement, Ledger, MemoryLedger, Money,
+    MoneyError,
+};
 use llm_pricing::{ModelPrice, PriceTable};
 use llm_transport::anthropic::FALLBACK_MAX_TOKENS;
-use llm_transport::{AnthropicTransport, OPENAI_BASE_URL, OpenAiTransport, Transport};
+use llm_transport::{
+    AnthropicTransport, OPENAI_BASE_URL, OpenAiTransport, SecretString, Transport,
+};
 use prompt_cache::{CacheBackend, MemoryBackend, PromptCache};
+use secrecy::ExposeSecret;
 use time::UtcOffset;
 
 use crate::Error;
@@ -51,17 +57,18 @@ pub const ANTHROPIC_BASE_URL: &str = "https://api.anthropic.com";
 /// ```
 #[must_use = "call .build() to get a Client"]
 pub struct ClientBuilder {
-    openai_key: Option<String>,
+    openai_key: Option<SecretString>,
     openai_base_url: Option<String>,
-    anthropic_key: Option<String>,
+    anthropic_key: Option<SecretString>,
     anthropic_base_url: Option<String>,
-    budget_cents: Option<f64>,
-    daily_limit_cents: Option<f64>,
-    monthly_limit_cents: Option<f64>,
+    /// Each limit with the option that set it, checked in `build`.
+    total_limit: Option<(&'static str, Result<Money, MoneyError>)>,
+    daily_limit: Option<Result<Money, MoneyError>>,
+    monthly_limit: Option<Result<Money, MoneyError>>,
     cache_enabled: bool,
     cache_ttl: Duration,
     cache_max_entries: u64,
-    auto_pause: bool,
+    enforcement: Enforcement,
     on_budget_exceeded: Option<BudgetAlert>,
     utc_offset: UtcOffset,
     clock: Option<Arc<dyn Clock>>,
@@ -85,13 +92,13 @@ impl Default for ClientBuilder {
             openai_base_url: None,
             anthropic_key: None,
             anthropic_base_url: None,
-            budget_cents: None,
-            daily_limit_cents: None,
-            monthly_limit_cents: None,
+            total_limit: None,
+            daily_limit: None,
+            monthly_limit: None,
             cache_enabled: true,
             cache_ttl: DEFAULT_CACHE_TTL,
             cache_max_entries: DEFAULT_CACHE_MAX_ENTRIES,
-            auto_pause: true,
+            enforcement: Enforcement::Hard,
             on_budget_exceeded: None,
             utc_offset: UtcOffset::UTC,
             clock: None,
@@ -113,7 +120,7 @@ impl Default for ClientBuilder {
 impl ClientBuilder {
     /// The OpenAI (or OpenAI-compatible server's) API key. Default: env `OPENAI_API_KEY`;
     /// none is fine for local servers.
-    pub fn openai_key(mut self, key: impl Into<String>) -> Self {
+    pub fn openai_key(mut self, key: impl Into<SecretString>) -> Self {
         self.openai_key = Some(key.into());
         self
     }
@@ -127,7 +134,7 @@ impl ClientBuilder {
 
     /// The Anthropic API key. Default: env `ANTHROPIC_API_KEY`. With it, `claude-*` and
     /// `anthropic/*` models go to Anthropic's Messages API.
-    pub fn anthropic_key(mut self, key: impl Into<String>) -> Self {
+    pub fn anthropic_key(mut self, key: impl Into<SecretString>) -> Self {
         self.anthropic_key = Some(key.into());
         self
     }
@@ -139,26 +146,34 @@ impl ClientBuilder {
         self
     }
 
-    /// Hard limit over the client's whole life (never resets), in cents. Default: none.
-    pub fn budget_cents(mut self, cents: impl Into<f64>) -> Self {
-        self.budget_cents = Some(cents.into());
+    /// Limit on the client's whole life (the *total* window, never resets), in cents: any
+    /// integer, or a float for fractional cents. Default: none. The seed's name for
+    /// [`total_limit_cents`](Self::total_limit_cents).
+    pub fn budget_cents(mut self, cents: impl Cents) -> Self {
+        self.total_limit = Some(("budget_cents", cents.to_money()));
         self
     }
 
-    /// Limit per calendar day, in cents. Default: none.
-    pub fn daily_limit_cents(mut self, cents: impl Into<f64>) -> Self {
-        self.daily_limit_cents = Some(cents.into());
+    /// The same as [`budget_cents`](Self::budget_cents), named like the other windows.
+    pub fn total_limit_cents(mut self, cents: impl Cents) -> Self {
+        self.total_limit = Some(("total_limit_cents", cents.to_money()));
         self
     }
 
-    /// Limit per calendar month, in cents. Default: none.
-    pub fn monthly_limit_cents(mut self, cents: impl Into<f64>) -> Self {
-        self.monthly_limit_cents = Some(cents.into());
+    /// Limit per calendar day, in cents (any integer, or a float). Default: none.
+    pub fn daily_limit_cents(mut self, cents: impl Cents) -> Self {
+        self.daily_limit = Some(cents.to_money());
+        self
+    }
+
+    /// Limit per calendar month, in cents (any integer, or a float). Default: none.
+    pub fn monthly_limit_cents(mut self, cents: impl Cents) -> Self {
+        self.monthly_limit = Some(cents.to_money());
         self
     }
 
     /// Whether answers are served from and stored in the prompt cache. Default: `true`.
-    /// One call can opt out with [`ChatRequestExt::enable_cache`](crate::ChatRequestExt).
+    /// One call can opt out with [`ChatRequest::enable_cache`](crate::ChatRequest::enable_cache).
     pub fn cache_enabled(mut self, enabled: bool) -> Self {
         self.cache_enabled = enabled;
         self
@@ -177,12 +192,24 @@ impl ClientBuilder {
         self
     }
 
-    /// `true` (default): a call that would break a limit fails with
-    /// [`Error::BudgetExceeded`]. `false` ("soft mode"): it is allowed, logged as a warning,
-    /// reported by [`Client::status`] as over the limit, and passed to
-    /// [`on_budget_exceeded`](Self::on_budget_exceeded).
+    /// How limits are enforced. [`Enforcement::Hard`] (default): a call that would break a
+    /// limit fails with [`Error::BudgetExceeded`]. [`Enforcement::Soft`] ("warn me, don't stop
+    /// me"): it is allowed, logged as a warning, reported by [`Client::status`] as over the
+    /// limit, and passed to [`on_budget_exceeded`](Self::on_budget_exceeded).
+    pub fn enforcement(mut self, enforcement: Enforcement) -> Self {
+        self.enforcement = enforcement;
+        self
+    }
+
+    /// The seed's spelling of [`enforcement`](Self::enforcement): `true` is
+    /// [`Enforcement::Hard`], `false` is [`Enforcement::Soft`]. (It pauses nothing: the pause
+    /// switch is [`Client::pause`].)
     pub fn auto_pause(mut self, enabled: bool) -> Self {
-        self.auto_pause = enabled;
+        self.enforcement = if enabled {
+            Enforcement::Hard
+        } else {
+            Enforcement::Soft
+        };
         self
     }
 
@@ -305,16 +332,19 @@ impl ClientBuilder {
     /// without its password), a state file that cannot be opened, or both `redis_url` and
     /// `state_path`.
     pub fn build(self) -> Result<Client, Error> {
-        let limit = |option: &'static str, cents: Option<f64>| -> Result<Option<Money>, Error> {
-            cents
-                .map(|cents| {
-                    Money::from_cents(cents).map_err(|error| config(option, error.to_string()))
-                })
+        let limit = |option: &'static str,
+                     limit: Option<Result<Money, MoneyError>>|
+         -> Result<Option<Money>, Error> {
+            limit
                 .transpose()
+                .map_err(|error| config(option, error.to_string()))
         };
-        let total = limit("budget_cents", self.budget_cents)?;
-        let daily = limit("daily_limit_cents", self.daily_limit_cents)?;
-        let monthly = limit("monthly_limit_cents", self.monthly_limit_cents)?;
+        let total = match self.total_limit {
+            Some((option, total)) => limit(option, Some(total))?,
+            None => None,
+        };
+        let daily = limit("daily_limit_cents", self.daily_limit)?;
+        let monthly = limit("monthly_limit_cents", self.monthly_limit)?;
         if self.cache_ttl.is_zero() {
             return Err(config(
                 "cache_ttl",
@@ -336,7 +366,7 @@ impl ClientBuilder {
 
         let shared = self.shared_stores.open(&self.namespace, self.cache_ttl)?;
         let mut tracker = BudgetTracker::builder()
-            .auto_pause(self.auto_pause)
+            .enforcement(self.enforcement)
             .utc_offset(self.utc_offset)
             .ledger(
                 self.ledger
@@ -421,19 +451,19 @@ type Endpoints = Vec<(&'static str, String)>;
 
 /// A provider's key and base URL, from the builder or else the environment.
 struct ProviderSettings {
-    key: Option<String>,
+    key: Option<SecretString>,
     base_url: Option<String>,
 }
 
 impl ProviderSettings {
     fn resolve(
-        key: Option<String>,
+        key: Option<SecretString>,
         key_var: &str,
         base_url: Option<String>,
         base_url_var: &str,
     ) -> ProviderSettings {
         ProviderSettings {
-            key: key.or_else(|| env(key_var)),
+            key: key.or_else(|| env(key_var).map(SecretString::from)),
             base_url: base_url.or_else(|| env(base_url_var)),
         }
     }
@@ -452,9 +482,9 @@ fn env(name: &str) -> Option<String> {
 
 /// Rejects keys an HTTP header cannot carry here, so the error can name the option without
 /// ever echoing the key.
-fn check_key(option: &'static str, key: Option<&str>) -> Result<(), Error> {
+fn check_key(option: &'static str, key: Option<&SecretString>) -> Result<(), Error> {
     match key {
-        Some(key) if key.chars().any(|c| c.is_control()) => Err(config(
+        Some(key) if key.expose_secret().chars().any(|c| c.is_control()) => Err(config(
             option,
             "contains control characters (often a trailing newline); an HTTP header cannot carry it",
         )),
@@ -479,7 +509,7 @@ fn builtin_transports(
     let mut transports: NamedTransports = Vec::new();
     let mut endpoints = Vec::new();
     if !registered(OPENAI) {
-        check_key("openai_key", openai.key.as_deref())?;
+        check_key("openai_key", openai.key.as_ref())?;
         let base_url = openai.base_url.as_deref().unwrap_or(OPENAI_BASE_URL);
         endpoints.push((OPENAI, base_url.to_owned()));
         let mut builder = OpenAiTransport::builder().base_url(base_url);
@@ -492,7 +522,7 @@ fn builtin_transports(
         transports.push((OPENAI.to_owned(), Arc::new(transport)));
     }
     if !registered(ANTHROPIC) && anthropic.is_configured() {
-        check_key("anthropic_key", anthropic.key.as_deref())?;
+        check_key("anthropic_key", anthropic.key.as_ref())?;
         let prices = prices.clone();
         let base_url = anthropic.base_url.as_deref().unwrap_or(ANTHROPIC_BASE_URL);
         endpoints.push((ANTHROPIC, base_url.to_owned()));
@@ -521,19 +551,19 @@ fn builtin_transports(
 
 impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let secret = |key: &Option<String>| key.as_ref().map(|_| "<redacted>");
+        let secret = |key: &Option<SecretString>| key.as_ref().map(|_| "<redacted>");
         f.debug_struct("ClientBuilder")
             .field("openai_key", &secret(&self.openai_key))
             .field("openai_base_url", &self.openai_base_url)
             .field("anthropic_key", &secret(&self.anthropic_key))
             .field("anthropic_base_url", &self.anthropic_base_url)
-            .field("budget_cents", &self.budget_cents)
-            .field("daily_limit_cents", &self.daily_limit_cents)
-            .field("monthly_limit_cents", &self.monthly_limit_cents)
+            .field("total_limit", &self.total_limit)
+            .field("daily_limit", &self.daily_limit)
+            .field("monthly_limit", &self.monthly_limit)
             .field("cache_enabled", &self.cache_enabled)
             .field("cache_ttl", &self.cache_ttl)
             .field("cache_max_entries", &self.cache_max_entries)
-            .field("auto_pause", &self.auto_pause)
+            .field("enforcement", &self.enforcement)
             .field(
                 "on_budget_exceeded",
                 &self.on_budget_exceeded.as_ref().map(|_| ".."),

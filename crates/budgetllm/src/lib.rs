@@ -113,7 +113,8 @@ pub use llm_transport as transport;
 pub use prompt_cache as cache;
 
 pub use budget_core::{
-    BudgetExceeded, BudgetStatus, Clock, LimitType, ManualClock, SystemClock, WindowStatus,
+    BudgetExceeded, BudgetStatus, Cents, Clock, Enforcement, LimitType, ManualClock, SystemClock,
+    WindowStatus,
 };
 pub use builder::{
     ANTHROPIC_BASE_URL, ClientBuilder, DEFAULT_CACHE_MAX_ENTRIES, DEFAULT_CACHE_TTL, DEFAULT_MODEL,
@@ -121,9 +122,10 @@ pub use builder::{
 pub use client::Client;
 pub use completions::{Chat, Completions};
 pub use error::Error;
-pub use llm_transport::{ChatCompletionChunk, ChatRequest, Message, Role, Stop, Usage};
+pub use llm_transport::{
+    ChatCompletionChunk, ChatRequest, Message, Role, SecretString, Stop, Usage,
+};
 pub use prompt_cache::CacheStats;
-pub use request::ChatRequestExt;
 pub use response::ChatCompletion;
 pub use routing::{ANTHROPIC, OPENAI, Route};
 pub use scope::Scope;
@@ -132,7 +134,7 @@ pub use stream::{ChatStream, StreamSummary};
 
 /// The names most programs need: `use budgetllm::prelude::*;`.
 pub mod prelude {
-    pub use crate::{ChatRequest, ChatRequestExt, Client, Error, LimitType, Message};
+    pub use crate::{ChatRequest, Client, Error, LimitType, Message};
 }
 
 // The README's examples are compiled as doc tests, so they cannot go stale.

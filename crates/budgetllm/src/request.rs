@@ -1,48 +1,9 @@
-//! The per-call cache switch and the checks a request passes before it may cost anything.
+//! The checks a request passes before it may cost anything.
 
 use llm_transport::ChatRequest;
 use serde_json::Value;
 
 use crate::Error;
-
-/// The request field that carries the per-call cache switch. It is BudgetLLM's own and is
-/// removed before the request is keyed, priced or sent.
-pub(crate) const ENABLE_CACHE_FIELD: &str = "enable_cache";
-
-/// BudgetLLM's per-call options on a [`ChatRequest`].
-///
-/// The switch travels in the request's extra parameters under `"enable_cache"`, so an OpenAI
-/// request body written as JSON can carry it too (`{"model": .., "enable_cache": false}`).
-/// The client always removes it before the request goes anywhere: it never reaches a provider.
-///
-/// ```
-/// use budgetllm::{ChatRequest, ChatRequestExt, Message};
-///
-/// let request = ChatRequest::new("gpt-4o-mini")
-///     .message(Message::user("What time is it?"))
-///     .enable_cache(false); // a fresh answer every time
-/// assert_eq!(request.cache_enabled(), Some(false));
-/// ```
-pub trait ChatRequestExt: Sized {
-    /// Whether this call may be answered from (and stored in) the prompt cache. Default: the
-    /// client's `cache_enabled` setting. `false` bypasses the cache for this call only.
-    fn enable_cache(self, enabled: bool) -> Self;
-
-    /// The per-call switch, if set.
-    fn cache_enabled(&self) -> Option<bool>;
-}
-
-impl ChatRequestExt for ChatRequest {
-    fn enable_cache(mut self, enabled: bool) -> Self {
-        self.extra
-            .insert(ENABLE_CACHE_FIELD.to_owned(), Value::Bool(enabled));
-        self
-    }
-
-    fn cache_enabled(&self) -> Option<bool> {
-        self.extra.get(ENABLE_CACHE_FIELD).and_then(Value::as_bool)
-    }
-}
 
 /// A request checked and stripped of BudgetLLM's own fields, with its JSON body (used for the
 /// cache key and the estimate, so it is serialised once).
@@ -54,18 +15,11 @@ pub(crate) struct PreparedRequest {
 }
 
 impl PreparedRequest {
-    /// Removes `enable_cache`, rejects requests that cannot be sent, and serialises the rest.
+    /// Takes the per-call cache switch off, rejects requests that cannot be sent, and
+    /// serialises the rest.
     pub(crate) fn new(mut request: ChatRequest, cache_enabled: bool) -> Result<Self, Error> {
-        let per_call = request.extra.remove(ENABLE_CACHE_FIELD);
-        let per_call = match per_call {
-            None => None,
-            Some(Value::Bool(enabled)) => Some(enabled),
-            Some(other) => {
-                return Err(Error::InvalidRequest {
-                    reason: format!("`enable_cache` must be true or false, got {other}"),
-                });
-            }
-        };
+        // The switch is BudgetLLM's own: taken off so it is neither keyed nor priced.
+        let per_call = request.enable_cache.take();
         if request.model.trim().is_empty() {
             return Err(Error::InvalidRequest {
                 reason: "the model name is empty; set one, e.g. ChatRequest::new(\"gpt-4o-mini\")"

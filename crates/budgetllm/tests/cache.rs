@@ -3,7 +3,6 @@
 
 mod common;
 
-use budgetllm::ChatRequestExt;
 use common::{ask, builder, mini_cost, spent};
 use test_support::fake_provider::{FakeProvider, FakeReply, FakeUsage};
 use test_support::fixture;

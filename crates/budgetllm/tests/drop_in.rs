@@ -3,7 +3,7 @@
 
 mod common;
 
-use budgetllm::{ChatRequest, ChatRequestExt, Client, Error, Message};
+use budgetllm::{ChatRequest, Client, Error, Message};
 use common::{SECRET_KEY, ask, builder, mini_cost, spent};
 use serde_json::{Value, json};
 use test_support::fake_provider::{FakeProvider, FakeReply, FakeUsage};
@@ -104,7 +104,7 @@ async fn a_request_body_written_as_json_works_including_enable_cache() {
         "enable_cache": false,
     });
     let request = ChatRequest::try_from(body).unwrap();
-    assert_eq!(request.cache_enabled(), Some(false));
+    assert_eq!(request.enable_cache, Some(false));
 
     client
         .chat()

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use budgetllm::core::Money;
 use budgetllm::transport::{CallOutcome, OpenAiTransport, RetryPolicy};
-use budgetllm::{ChatRequest, ChatRequestExt, Error};
+use budgetllm::{ChatRequest, Error};
 use common::{SECRET_KEY, ask, builder, eventually, reservation_for, spent};
 use test_support::fake_provider::{FakeProvider, FakeReply, FakeUsage};
 use test_support::fixture;

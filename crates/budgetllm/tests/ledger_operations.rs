@@ -8,11 +8,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use async_trait::async_trait;
+use budgetllm::Error;
 use budgetllm::core::{
     BudgetError, Ledger, MemoryLedger, Money, Periods, RecordRequest, Recorded, Reservation,
     ReserveRequest, Settlement, Snapshot,
 };
-use budgetllm::{ChatRequestExt, Error};
 use common::{ask, builder};
 use test_support::fake_provider::{FakeProvider, FakeReply, FakeUsage};
 use time::OffsetDateTime;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use budgetllm::core::Money;
 use budgetllm::{
-    BudgetExceeded, ChatCompletion, ChatRequestExt, Client, ClientBuilder, Error, LimitType,
+    BudgetExceeded, ChatCompletion, Client, ClientBuilder, Enforcement, Error, LimitType,
     ManualClock,
 };
 use common::{ask, builder, mini_cost};
@@ -238,13 +238,20 @@ async fn status_adds_up_to_the_sum_of_call_costs() {
 
 #[tokio::test]
 async fn soft_mode_allows_the_call_reports_over_limit_and_alerts() {
+    soft_mode_with(|builder| builder.enforcement(Enforcement::Soft)).await;
+}
+
+#[tokio::test]
+async fn auto_pause_false_is_soft_mode() {
+    soft_mode_with(|builder| builder.auto_pause(false)).await;
+}
+
+async fn soft_mode_with(soft: impl FnOnce(ClientBuilder) -> ClientBuilder) {
     let fake = FakeProvider::start().await;
     fake.set_default_reply(reply());
     let alerts: Arc<Mutex<Vec<BudgetExceeded>>> = Arc::default();
     let seen = alerts.clone();
-    let client = builder(&fake)
-        .budget_cents(LIMIT_CENTS)
-        .auto_pause(false)
+    let client = soft(builder(&fake).budget_cents(LIMIT_CENTS))
         .on_budget_exceeded(move |e| seen.lock().unwrap().push(*e))
         .build()
         .unwrap();
@@ -273,4 +280,54 @@ async fn soft_mode_allows_the_call_reports_over_limit_and_alerts() {
     );
     assert_eq!(status.budget.total.remaining, Some(Money::ZERO));
     assert_eq!(fake.request_count(), 2);
+}
+
+#[tokio::test]
+async fn limits_take_any_integer_type_and_fractional_cents() {
+    let fake = FakeProvider::start().await;
+    let limit: u64 = 250;
+    let per_day: u8 = 40;
+    let client = builder(&fake)
+        .budget_cents(limit)
+        .daily_limit_cents(per_day)
+        .monthly_limit_cents(99.5)
+        .build()
+        .unwrap();
+
+    let budget = client.status().await.unwrap().budget;
+    assert_eq!(
+        budget.total.limit,
+        Some(Money::from_nanos(250 * Money::NANOS_PER_CENT))
+    );
+    assert_eq!(
+        budget.daily.limit,
+        Some(Money::from_nanos(40 * Money::NANOS_PER_CENT))
+    );
+    assert_eq!(
+        budget.monthly.limit,
+        Some(Money::from_nanos(99_500_000_000))
+    );
+
+    let same = builder(&fake).total_limit_cents(250_i64).build().unwrap();
+    assert_eq!(
+        same.status().await.unwrap().budget.total.limit,
+        budget.total.limit
+    );
+
+    for (bad, option) in [
+        (builder(&fake).budget_cents(-5_i32), "budget_cents"),
+        (
+            builder(&fake).total_limit_cents(f64::NAN),
+            "total_limit_cents",
+        ),
+        (
+            builder(&fake).daily_limit_cents(u128::MAX),
+            "daily_limit_cents",
+        ),
+    ] {
+        match bad.build() {
+            Err(Error::Config { option: named, .. }) => assert_eq!(named, option),
+            other => panic!("{option}: expected a config error, got {other:?}"),
+        }
+    }
 }

@@ -75,6 +75,11 @@ pub struct ChatRequest {
     /// End-user identifier.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
+    /// The per-call cache switch of a caching layer in front of the transport (BudgetLLM's
+    /// prompt cache): `Some(false)` bypasses the cache for this call. Read from a JSON body's
+    /// `"enable_cache"`, and never written: no transport ever sends it to a provider.
+    #[serde(default, rename = "enable_cache", skip_serializing)]
+    pub enable_cache: Option<bool>,
     /// Every other parameter, sent unchanged.
     #[serde(flatten)]
     pub extra: Extra,
@@ -106,6 +111,7 @@ impl ChatRequest {
             stream: None,
             stream_options: None,
             user: None,
+            enable_cache: None,
             extra: Extra::new(),
         }
     }
@@ -197,6 +203,24 @@ impl ChatRequest {
     /// Sets `user`.
     pub fn user(mut self, user: impl Into<String>) -> Self {
         self.user = Some(user.into());
+        self
+    }
+
+    /// Whether a caching layer may answer this call from (and store it in) its cache. Default:
+    /// the layer's own setting; `false` asks for a fresh answer for this call only. Never sent
+    /// to a provider.
+    ///
+    /// ```
+    /// use llm_transport::{ChatRequest, Message};
+    ///
+    /// let request = ChatRequest::new("gpt-4o-mini")
+    ///     .message(Message::user("What time is it?"))
+    ///     .enable_cache(false);
+    /// assert_eq!(request.enable_cache, Some(false));
+    /// assert!(serde_json::to_value(&request).unwrap().get("enable_cache").is_none());
+    /// ```
+    pub fn enable_cache(mut self, enabled: bool) -> Self {
+        self.enable_cache = Some(enabled);
         self
     }
 
