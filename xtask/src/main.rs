@@ -1,8 +1,11 @@
 //! Project automation, run as `cargo xtask <command>`:
 //!
-//! - `ci`: everything CI checks, in order, stopping at the first failure: formatting, clippy
-//!   with warnings denied, every test (unit, integration, doc), and the docs build with
-//!   warnings denied.
+//! - `ci`: everything CI checks, in order, stopping at the first failure: the system packages
+//!   the tests need (installed with apt-get when missing, as root), formatting, clippy with
+//!   warnings denied, every Rust test (unit, integration, doc), the docs build with warnings
+//!   denied, then the Python package: a virtualenv (`target/python-venv`) with the pinned tools
+//!   of `bindings/python/requirements-ci.txt`, the extension built into it, and pytest.
+//! - `python`: the Python steps of `ci` alone (after `ci`'s system package check).
 //! - `bench [criterion args…]`: every criterion bench of the workspace.
 //! - `update-prices [<litellm-format json>]`: regenerates the embedded price table of
 //!   `llm-pricing` from a LiteLLM-format price map (default: the committed copy in
@@ -13,14 +16,18 @@
 // Reporting progress on the terminal is this program's job.
 #![allow(clippy::print_stderr, clippy::print_stdout)]
 
+mod python;
+mod system;
 mod update_prices;
 
+use std::path::Path;
 use std::process::{Command, ExitCode};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci(),
+        Some("python") => system::ensure_packages().and_then(|()| python::ci(workspace_root())),
         Some("bench") => bench(&args[1..]),
         Some("update-prices") => update_prices::run(&args[1..]),
         _ => Err(USAGE.to_string()),
@@ -34,8 +41,8 @@ fn main() -> ExitCode {
     }
 }
 
-const USAGE: &str =
-    "usage: cargo xtask <ci | bench [criterion args…] | update-prices [<litellm-format json>]>";
+const USAGE: &str = "usage: cargo xtask <ci | python | bench [criterion args…] | \
+                     update-prices [<litellm-format json>]>";
 
 /// One step of `ci`: a name for the report and the cargo invocation.
 struct Step {
@@ -76,10 +83,12 @@ const CI_STEPS: &[Step] = &[
 ];
 
 fn ci() -> Result<(), String> {
+    system::ensure_packages()?;
     for step in CI_STEPS {
         eprintln!("xtask ci: {} (cargo {})", step.name, step.args.join(" "));
         cargo(step.args, step.env).map_err(|e| format!("ci step '{}' failed: {e}", step.name))?;
     }
+    python::ci(workspace_root()).map_err(|e| format!("ci step 'python' failed: {e}"))?;
     eprintln!("xtask ci: all steps passed");
     Ok(())
 }
@@ -105,14 +114,18 @@ fn bench(criterion_args: &[String]) -> Result<(), String> {
     cargo(&args, &[])
 }
 
+/// The workspace root (the parent of this crate's folder).
+fn workspace_root() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
+
 /// Runs the cargo that runs us, from the workspace root, with inherited output.
 fn cargo(args: &[&str], env: &[(&str, &str)]) -> Result<(), String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
-    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
     let status = Command::new(cargo)
         .args(args)
         .envs(env.iter().copied())
-        .current_dir(root)
+        .current_dir(workspace_root())
         .status()
         .map_err(|e| format!("could not run cargo: {e}"))?;
     if status.success() {

@@ -1,4 +1,5 @@
-//! `budgetllm`: the kill switch for a BudgetLLM budget shared through Redis or a SQLite file.
+//! `budgetllm`: the kill switch for a BudgetLLM budget shared through Redis or a SQLite file,
+//! the virtual keys of the budget gateway, and the gateway itself (`serve`).
 //!
 //! An operator can see what a fleet of agents has spent, stop all of them at once (`pause`
 //! takes effect on every process's next call, because the pause flag lives in the shared
@@ -9,7 +10,9 @@
 //! Exit codes: `0` success, `1` store unavailable or operation failed, `2` usage error.
 
 mod args;
+mod keys;
 mod output;
+mod serve;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -17,41 +20,79 @@ use std::sync::Arc;
 
 use budget_core::{BudgetError, BudgetTracker, Ledger, RedisLedger, SqliteLedger};
 
-use args::{Args, Command, Parsed, Store, USAGE, UsageError};
+use args::{Args, Command, Parsed, Store, UsageError};
+
+/// Why a command did not succeed, and so its exit code.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// A setting or argument is unusable (exit 2).
+    Usage(String),
+    /// The store is unavailable or the operation failed (exit 1).
+    Runtime(String),
+}
 
 fn main() -> ExitCode {
     let parsed = args::parse(std::env::args_os().skip(1), |name| std::env::var(name).ok());
-    let args = match parsed {
-        Ok(Parsed::Run(args)) => args,
-        Ok(Parsed::Help) => return write_out(USAGE),
-        Ok(Parsed::Version) => {
-            return write_out(&format!("budgetllm {}\n", env!("CARGO_PKG_VERSION")));
-        }
-        Err(UsageError(message)) => {
-            let _ = writeln!(std::io::stderr(), "error: {message}");
-            return ExitCode::from(2);
+    let result = match parsed {
+        Ok(Parsed::Help(text) | Parsed::Version(text)) => return write_out(&text),
+        Err(UsageError(message)) => Err(Failure::Usage(message)),
+        Ok(Parsed::KillSwitch(args)) => on_runtime(false, async move {
+            kill_switch(&args).await.map_err(budget_failure)
+        }),
+        Ok(Parsed::Keys(args)) => on_runtime(false, async move { keys::run(&args).await }),
+        Ok(Parsed::Serve(options)) => {
+            tracing_subscriber::fmt()
+                .with_writer(std::io::stderr)
+                .with_env_filter(
+                    tracing_subscriber::EnvFilter::try_from_default_env()
+                        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                )
+                .init();
+            on_runtime(true, serve::run(*options))
         }
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(runtime) => runtime,
-        Err(e) => return fail(&format!("could not start the async runtime: {e}")),
-    };
-    match runtime.block_on(run(&args)) {
+    match result {
         Ok(text) => write_out(&text),
-        // A bad limit or store option is a usage error; everything else is a runtime failure.
-        Err(e @ (BudgetError::InvalidAmount { .. } | BudgetError::InvalidConfig { .. })) => {
-            let _ = writeln!(std::io::stderr(), "error: {}", describe(&e));
+        Err(Failure::Usage(message)) => {
+            let _ = writeln!(std::io::stderr(), "error: {message}");
             ExitCode::from(2)
         }
-        Err(e) => fail(&describe(&e)),
+        Err(Failure::Runtime(message)) => {
+            let _ = writeln!(std::io::stderr(), "error: {message}");
+            ExitCode::from(1)
+        }
     }
 }
 
-/// Runs the command and returns what to print.
-async fn run(args: &Args) -> Result<String, BudgetError> {
+/// Runs `work` on a tokio runtime: one thread for the short commands, all cores for `serve`.
+fn on_runtime(
+    multi_thread: bool,
+    work: impl std::future::Future<Output = Result<String, Failure>>,
+) -> Result<String, Failure> {
+    let mut builder = if multi_thread {
+        tokio::runtime::Builder::new_multi_thread()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    let runtime = builder
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Runtime(format!("could not start the async runtime: {e}")))?;
+    runtime.block_on(work)
+}
+
+/// A bad limit or store option is a usage error; everything else is a runtime failure.
+fn budget_failure(error: BudgetError) -> Failure {
+    match error {
+        e @ (BudgetError::InvalidAmount { .. } | BudgetError::InvalidConfig { .. }) => {
+            Failure::Usage(describe(&e))
+        }
+        e => Failure::Runtime(describe(&e)),
+    }
+}
+
+/// Runs a kill-switch command and returns what to print.
+async fn kill_switch(args: &Args) -> Result<String, BudgetError> {
     let ledger = open(&args.store, args)?;
     match args.command {
         Command::Pause => {
@@ -141,9 +182,4 @@ fn write_out(text: &str) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(_) => ExitCode::from(1),
     }
-}
-
-fn fail(message: &str) -> ExitCode {
-    let _ = writeln!(std::io::stderr(), "error: {message}");
-    ExitCode::from(1)
 }

@@ -45,6 +45,13 @@ pub(crate) fn table(store: &Store, status: &BudgetStatus) -> String {
             "allowed"
         }
     );
+    out.push_str(&windows(status));
+    out
+}
+
+/// The aligned rows of the daily, monthly and total windows, with a header.
+pub(crate) fn windows(status: &BudgetStatus) -> String {
+    let mut out = String::new();
     let header = [
         "window",
         "period",

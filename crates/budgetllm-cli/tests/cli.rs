@@ -169,7 +169,7 @@ fn usage_errors_exit_2_with_a_helpful_message() {
         ),
         (
             &["status", "--redis-url", "http://example.com"][..],
-            "Redis URL",
+            "redis_url",
         ),
     ] {
         let out = budgetllm(args);

@@ -1,0 +1,154 @@
+//! Per-key budgets: one ledger namespace per virtual key on the gateway's state store, with
+//! the open handles kept in a bounded map.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use budget_core::{BudgetError, BudgetTracker, Ledger, RedisLedger, SqliteLedger};
+use moka::sync::Cache;
+use time::UtcOffset;
+
+use crate::keys::KeyRecord;
+
+/// How long an unused key's ledger handle stays open.
+const IDLE_HANDLE: Duration = Duration::from_secs(600);
+
+/// Where the gateway keeps its state (keys, budgets, cache).
+#[derive(Clone, PartialEq, Eq)]
+pub enum StateStore {
+    /// A SQLite file, shared by the processes of one machine.
+    Sqlite {
+        /// The state file.
+        path: PathBuf,
+    },
+    /// Redis, shared by every replica.
+    Redis {
+        /// The Redis URL (may carry a password: never shown).
+        url: String,
+        /// The gateway's namespace; each key's budget lives under `<namespace>-key-<id>`.
+        namespace: String,
+        /// The bound on every Redis call.
+        timeout: Duration,
+    },
+}
+
+impl fmt::Debug for StateStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StateStore::Sqlite { path } => f.debug_struct("Sqlite").field("path", path).finish(),
+            StateStore::Redis {
+                namespace, timeout, ..
+            } => f
+                .debug_struct("Redis")
+                .field("namespace", namespace)
+                .field("timeout", timeout)
+                .finish_non_exhaustive(),
+        }
+    }
+}
+
+/// The budgets of the virtual keys: opens each key's ledger on first use and keeps at most
+/// `capacity` handles open (least recently used go first; an evicted key's budget stays in the
+/// store and is reopened on its next call). Cheap to clone.
+#[derive(Clone)]
+pub struct KeyBudgets {
+    store: StateStore,
+    utc_offset: UtcOffset,
+    handles: Cache<String, Arc<dyn Ledger>>,
+}
+
+impl fmt::Debug for KeyBudgets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyBudgets")
+            .field("store", &self.store)
+            .field("utc_offset", &self.utc_offset)
+            .field("open_handles", &self.handles.entry_count())
+            .finish()
+    }
+}
+
+impl KeyBudgets {
+    /// Budgets on `store`, with calendar windows at `utc_offset`, keeping at most `capacity`
+    /// ledger handles open.
+    pub fn new(store: StateStore, utc_offset: UtcOffset, capacity: u64) -> KeyBudgets {
+        KeyBudgets {
+            store,
+            utc_offset,
+            handles: Cache::builder()
+                .max_capacity(capacity)
+                .time_to_idle(IDLE_HANDLE)
+                .build(),
+        }
+    }
+
+    /// The ledger of key `id` (opened, or reused).
+    ///
+    /// # Errors
+    /// What opening the ledger fails with (e.g. an unwritable state file).
+    pub fn ledger(&self, id: &str) -> Result<Arc<dyn Ledger>, BudgetError> {
+        if let Some(ledger) = self.handles.get(id) {
+            return Ok(ledger);
+        }
+        let ledger = open_key_ledger(&self.store, id)?;
+        self.handles.insert(id.to_owned(), Arc::clone(&ledger));
+        Ok(ledger)
+    }
+
+    /// A tracker of the key's budget with the key's current limits (cheap: it shares the
+    /// ledger handle).
+    ///
+    /// # Errors
+    /// As [`ledger`](Self::ledger).
+    pub fn tracker(&self, record: &KeyRecord) -> Result<BudgetTracker, BudgetError> {
+        let mut builder = BudgetTracker::builder()
+            .ledger(self.ledger(&record.id)?)
+            .utc_offset(self.utc_offset);
+        // A stored limit that is not a valid amount fails the build (fail closed), never
+        // reads as "no limit".
+        if let Some(cents) = record.total_limit_cents {
+            builder = builder.hard_limit_cents(cents);
+        }
+        if let Some(cents) = record.daily_limit_cents {
+            builder = builder.daily_limit_cents(cents);
+        }
+        if let Some(cents) = record.monthly_limit_cents {
+            builder = builder.monthly_limit_cents(cents);
+        }
+        builder.build()
+    }
+}
+
+/// Opens the ledger holding key `id`'s budget — the one place that knows how a key's budget
+/// is laid out in each store.
+///
+/// Redis: the ledger namespace `<namespace>-key-<id>` (its own hash tag). SQLite: one ledger
+/// file per key beside the state file (`<state file>.keys/<id>.db`), since a SQLite ledger
+/// holds one budget per file.
+fn open_key_ledger(store: &StateStore, id: &str) -> Result<Arc<dyn Ledger>, BudgetError> {
+    Ok(match store {
+        StateStore::Redis {
+            url,
+            namespace,
+            timeout,
+        } => Arc::new(
+            RedisLedger::builder(url.as_str())
+                .namespace(format!("{namespace}-key-{id}"))
+                .timeout(*timeout)
+                // One multiplexed connection carries every call of the key.
+                .pool_size(2)
+                .build()?,
+        ),
+        StateStore::Sqlite { path } => {
+            let mut dir = path.clone().into_os_string();
+            dir.push(".keys");
+            let dir = PathBuf::from(dir);
+            std::fs::create_dir_all(&dir).map_err(|error| BudgetError::StoreUnavailable {
+                store: "sqlite",
+                source: format!("cannot create {}: {error}", dir.display()).into(),
+            })?;
+            Arc::new(SqliteLedger::builder(dir.join(format!("{id}.db"))).build()?)
+        }
+    })
+}

@@ -1,0 +1,188 @@
+//! [`SqliteKeyStore`]: virtual keys in a table of the gateway's SQLite state file.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::store::{decode, encode};
+use super::{KeyError, KeyRecord, KeyStore};
+
+const STORE: &str = "sqlite";
+
+/// How long an operation waits for another process's write before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Virtual keys in the `gateway_keys` table of a SQLite file (the gateway's state file, next
+/// to the budget and cache tables). Every process on the machine that opens the file shares
+/// the keys; each operation is one statement or one `BEGIN IMMEDIATE` transaction, run on
+/// tokio's blocking pool.
+#[derive(Clone)]
+pub struct SqliteKeyStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    connection: Mutex<Connection>,
+}
+
+impl fmt::Debug for SqliteKeyStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqliteKeyStore")
+            .field("path", &self.inner.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteKeyStore {
+    /// Opens (creating if missing) the file at `path` and its `gateway_keys` table. Blocking
+    /// file I/O: call it once at startup.
+    ///
+    /// # Errors
+    /// [`KeyError::Unavailable`] when the file cannot be opened or written.
+    pub fn open(path: impl AsRef<Path>) -> Result<SqliteKeyStore, KeyError> {
+        let path = path.as_ref().to_path_buf();
+        let fail = |error: rusqlite::Error| unavailable(&path, &error);
+        let connection = Connection::open(&path).map_err(fail)?;
+        connection.busy_timeout(BUSY_TIMEOUT).map_err(fail)?;
+        connection
+            .query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
+            .map_err(fail)?;
+        connection
+            .execute_batch(
+                "CREATE TABLE IF NOT EXISTS gateway_keys (
+                     id TEXT PRIMARY KEY,
+                     key_hash TEXT NOT NULL UNIQUE,
+                     revision INTEGER NOT NULL,
+                     created_at TEXT NOT NULL,
+                     record TEXT NOT NULL
+                 );",
+            )
+            .map_err(fail)?;
+        Ok(SqliteKeyStore {
+            inner: Arc::new(Inner {
+                path,
+                connection: Mutex::new(connection),
+            }),
+        })
+    }
+
+    /// Runs `op` on the connection on the blocking pool.
+    async fn run<T, F>(&self, op: F) -> Result<T, KeyError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, rusqlite::Error> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        let joined = tokio::task::spawn_blocking(move || {
+            let mut connection = inner
+                .connection
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            op(&mut connection).map_err(|error| unavailable(&inner.path, &error))
+        })
+        .await;
+        joined.unwrap_or_else(|error| {
+            Err(KeyError::Unavailable {
+                store: STORE,
+                reason: format!("the key store task failed: {error}"),
+            })
+        })
+    }
+
+    async fn query_one(
+        &self,
+        sql: &'static str,
+        arg: String,
+    ) -> Result<Option<KeyRecord>, KeyError> {
+        let text = self
+            .run(move |c| {
+                c.query_row(sql, [arg], |row| row.get::<_, String>(0))
+                    .optional()
+            })
+            .await?;
+        text.map(|text| decode(STORE, &text)).transpose()
+    }
+}
+
+fn unavailable(path: &Path, error: &rusqlite::Error) -> KeyError {
+    KeyError::Unavailable {
+        store: STORE,
+        reason: format!("{}: {error}", path.display()),
+    }
+}
+
+#[async_trait]
+impl KeyStore for SqliteKeyStore {
+    async fn insert(&self, record: &KeyRecord, key_hash: &str) -> Result<(), KeyError> {
+        let (id, hash, revision, created) = (
+            record.id.clone(),
+            key_hash.to_owned(),
+            record.revision,
+            record.created_at.unix_timestamp().to_string(),
+        );
+        let text = encode(record);
+        self.run(move |c| {
+            c.execute(
+                "INSERT INTO gateway_keys (id, key_hash, revision, created_at, record) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![id, hash, revision, created, text],
+            )
+            .map(drop)
+        })
+        .await
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<KeyRecord>, KeyError> {
+        self.query_one(
+            "SELECT record FROM gateway_keys WHERE id = ?1",
+            id.to_owned(),
+        )
+        .await
+    }
+
+    async fn find_by_hash(&self, key_hash: &str) -> Result<Option<KeyRecord>, KeyError> {
+        self.query_one(
+            "SELECT record FROM gateway_keys WHERE key_hash = ?1",
+            key_hash.to_owned(),
+        )
+        .await
+    }
+
+    async fn list(&self) -> Result<Vec<KeyRecord>, KeyError> {
+        let texts = self
+            .run(|c| {
+                let mut statement = c.prepare(
+                    "SELECT record FROM gateway_keys ORDER BY CAST(created_at AS INTEGER), id",
+                )?;
+                let rows = statement.query_map([], |row| row.get::<_, String>(0))?;
+                rows.collect::<Result<Vec<String>, _>>()
+            })
+            .await?;
+        texts.iter().map(|text| decode(STORE, text)).collect()
+    }
+
+    async fn replace(&self, record: &KeyRecord) -> Result<bool, KeyError> {
+        let (id, revision) = (record.id.clone(), record.revision);
+        let text = encode(record);
+        let changed = self
+            .run(move |c| {
+                c.execute(
+                    "UPDATE gateway_keys SET record = ?1, revision = ?2 \
+                     WHERE id = ?3 AND revision = ?4",
+                    params![text, revision, id, revision.saturating_sub(1)],
+                )
+            })
+            .await?;
+        Ok(changed == 1)
+    }
+
+    async fn ping(&self) -> Result<(), KeyError> {
+        self.run(|c| c.query_row("SELECT count(*) FROM gateway_keys", [], |_| Ok(())))
+            .await
+    }
+}
