@@ -3,6 +3,8 @@
 //! - [`RedisServer`]: a real `redis-server` on a free loopback port, with persistence off, that
 //!   a test can stop and restart (fault tests) and that dies with the handle. It never touches a
 //!   Redis it did not start. [`RedisCluster`]: three such servers joined into a Redis Cluster.
+//! - [`SharedServer`]: one server (or cluster) for the tests that run at the same time, stopped
+//!   with the last of them.
 //! - [`fixture`]: the recorded provider payloads under `tests/fixtures/` (see its README for
 //!   where each came from).
 //! - [`fake_provider`]: a local HTTP server that speaks the OpenAI and Anthropic wire formats.
@@ -11,7 +13,9 @@ pub mod fake_provider;
 mod fixtures;
 mod redis_cluster;
 mod redis_server;
+mod shared_server;
 
 pub use fixtures::{fixture, fixture_json, fixture_path};
 pub use redis_cluster::RedisCluster;
 pub use redis_server::RedisServer;
+pub use shared_server::SharedServer;

@@ -23,29 +23,70 @@ const UPSTREAM_KEY_FIELD: &str = "_budgetllm_upstream";
 
 /// A call that passed admission: the checked request, the transport that serves it, and its
 /// cache key (`None` when it bypasses the cache).
-pub(crate) struct Admission {
-    pub(crate) prepared: PreparedRequest,
-    pub(crate) transport: Arc<dyn Transport>,
-    pub(crate) key: Option<CacheKey>,
+struct Admission {
+    prepared: PreparedRequest,
+    transport: Arc<dyn Transport>,
+    key: Option<CacheKey>,
 }
 
-/// What a call holds once admitted: a free cached answer, or reservations to settle.
-#[derive(Debug)]
-pub(crate) enum Admitted {
-    /// The cached answer (no budget on the path is paused).
-    Cached(llm_transport::ChatCompletion),
-    /// The reservations of the call's worst case.
+/// What an admitted call holds: a free cached answer, or reservations to settle.
+enum Admitted {
+    Cached(llm_transport::ChatCompletionBody),
     Reserved(Reservations),
 }
 
+/// How a call starts: with a free cached answer, or as a paid call with the request to send.
+pub(crate) enum Started {
+    /// The cached answer (no budget on the path is paused).
+    Cached(llm_transport::ChatCompletionBody),
+    /// The reservations are made; send the request through [`PaidCall::transport`]. (Boxed:
+    /// one allocation per paid call keeps the cache-hit path small.)
+    Paid(Box<PaidCall>, ChatRequest),
+}
+
+/// A call that holds reservations of its worst case. Its methods settle, release or charge
+/// them exactly once; dropped unsettled (a dropped future or stream), it charges them in full.
+pub(crate) struct PaidCall {
+    inner: Arc<Inner>,
+    reservations: Reservations,
+    transport: Arc<dyn Transport>,
+    model: String,
+    /// The request as sent: its per-call fees are charged at settlement.
+    body: Value,
+    key: Option<CacheKey>,
+}
+
 impl Inner {
+    /// Admits the call, then answers it from the cache or reserves its worst case.
+    pub(crate) async fn start(self: &Arc<Self>, request: ChatRequest) -> Result<Started, Error> {
+        let Admission {
+            prepared,
+            transport,
+            key,
+        } = self.admit(request)?;
+        let reservations = match self.cached_or_reserved(&prepared, key.as_ref()).await? {
+            Admitted::Cached(hit) => return Ok(Started::Cached(hit)),
+            Admitted::Reserved(reservations) => reservations,
+        };
+        let PreparedRequest { request, body, .. } = prepared;
+        let call = PaidCall {
+            inner: self.clone(),
+            reservations,
+            transport,
+            model: request.model.clone(),
+            body,
+            key,
+        };
+        Ok(Started::Paid(Box::new(call), request))
+    }
+
     /// Checks every call passes before anything else: the request is well-formed, its model
     /// has a price, and it is routed to a transport. Nothing is sent or spent when a check
     /// fails.
     ///
     /// The cache key covers the upstream's identity (route name and base URL) as well as the
     /// request, so two endpoints sharing a cache never serve each other's answers.
-    pub(crate) fn admit(&self, request: ChatRequest) -> Result<Admission, Error> {
+    fn admit(&self, request: ChatRequest) -> Result<Admission, Error> {
         let mut prepared = PreparedRequest::new(request, self.cache.is_enabled())?;
         self.prices.resolve(&prepared.request.model)?;
         let selection = self.router.select(&prepared.request.model);
@@ -86,11 +127,12 @@ impl Inner {
     /// were read, and a paid call's reservation refuses atomically when paused — so a paid call
     /// costs each ledger two operations (reserve, settle), not three. A lookup is counted in
     /// the cache statistics only when the call is not refused for a pause.
-    pub(crate) async fn cached_or_reserved(
+    async fn cached_or_reserved(
         &self,
-        admission: &Admission,
+        prepared: &PreparedRequest,
+        key: Option<&CacheKey>,
     ) -> Result<Admitted, Error> {
-        let lookup: Option<Lookup<'_, llm_transport::ChatCompletion>> = match &admission.key {
+        let lookup: Option<Lookup<'_, llm_transport::ChatCompletionBody>> = match key {
             Some(key) => Some(self.cache.lookup_as(key).await),
             None => None,
         };
@@ -104,7 +146,7 @@ impl Inner {
             }
             other => other,
         };
-        let reserved = self.reserve(&admission.prepared).await;
+        let reserved = self.reserve(prepared).await;
         if let Some(miss) = miss {
             if matches!(reserved, Err(Error::Paused | Error::ScopePaused { .. })) {
                 miss.discard();
@@ -164,24 +206,49 @@ impl Inner {
         }
         Ok(reservations)
     }
+}
+
+impl PaidCall {
+    /// The transport to send the request through.
+    pub(crate) fn transport(&self) -> Arc<dyn Transport> {
+        self.transport.clone()
+    }
+
+    /// Whether the answer may be stored in the cache (the call did not bypass it).
+    pub(crate) fn caches(&self) -> bool {
+        self.key.is_some()
+    }
+
+    /// The model the call was admitted for (for errors).
+    pub(crate) fn model(&self) -> &str {
+        &self.model
+    }
 
     /// Settles a finished call at the exact price of `usage` plus the request's per-call fees
     /// (e.g. a web search query), at the prices of the service tier the provider reported
-    /// (priority and flex calls have their own). Returns what the call cost.
+    /// (priority and flex calls have their own), then caches `answer` when there is one to
+    /// keep. Returns what the call cost.
     ///
     /// A usage that cannot be priced is charged the whole reservation (when unsure, charge).
+    /// An unfinished turn (Anthropic `pause_turn`) is half an answer: never cached.
     pub(crate) async fn settle(
-        &self,
-        reservations: Reservations,
-        model: &str,
-        request: &Value,
+        self,
         usage: &TokenUsage,
         service_tier: Option<&str>,
+        answer: Option<&llm_transport::ChatCompletionBody>,
     ) -> Money {
+        let PaidCall {
+            inner,
+            reservations,
+            model,
+            body,
+            key,
+            ..
+        } = self;
         let tier = ServiceTier::from_reported(service_tier);
-        let cost = match self
+        let cost = match inner
             .prices
-            .cost_for_request(model, &pricing_usage(usage), request, tier)
+            .cost_for_request(&model, &pricing_usage(usage), &body, tier)
         {
             Ok(cost) => cost.total,
             Err(error) => {
@@ -190,23 +257,23 @@ impl Inner {
             }
         };
         reservations.settle(cost).await;
+        if let (Some(key), Some(answer)) = (key, answer.filter(|answer| answer.is_final_turn())) {
+            inner.cache.set(&key, answer, cost).await;
+        }
         cost
     }
 
     /// Ends a failed call: a refused one is released (it cost nothing), one whose outcome is
     /// unknown is charged its whole reservation.
-    pub(crate) async fn conclude_failure(
-        &self,
-        reservations: Reservations,
-        error: &TransportError,
-    ) {
+    pub(crate) async fn fail(self, error: TransportError) -> Error {
         match error.outcome() {
-            CallOutcome::Refused => reservations.release().await,
+            CallOutcome::Refused => self.reservations.release().await,
             CallOutcome::Unknown => {
-                let amount = reservations.amount();
-                reservations.settle(amount).await;
+                let amount = self.reservations.amount();
+                self.reservations.settle(amount).await;
             }
         }
+        error.into()
     }
 }
 

@@ -3,9 +3,8 @@
 use budget_core::Money;
 use llm_transport::ChatRequest;
 
-use crate::call::{Admission, Admitted};
+use crate::call::Started;
 use crate::client::Client;
-use crate::request::PreparedRequest;
 use crate::stream::ChatStream;
 use crate::{ChatCompletion, Error};
 
@@ -54,10 +53,8 @@ impl Completions<'_> {
     /// [`Error::Paused`], [`Error::BudgetExceeded`], [`Error::InvalidRequest`] (e.g. no
     /// messages), [`Error::Pricing`] (unknown model), [`Error::Transport`], [`Error::Budget`].
     pub async fn create(self, request: ChatRequest) -> Result<ChatCompletion, Error> {
-        let inner = &*self.client.inner;
-        let admission = inner.admit(request)?;
-        let reservations = match inner.cached_or_reserved(&admission).await? {
-            Admitted::Cached(hit) => {
+        let (call, request) = match self.client.inner.start(request).await? {
+            Started::Cached(hit) => {
                 return Ok(ChatCompletion::from_provider(
                     hit,
                     &Default::default(),
@@ -65,39 +62,23 @@ impl Completions<'_> {
                     true,
                 ));
             }
-            Admitted::Reserved(reservations) => reservations,
+            Started::Paid(call, request) => (call, request),
         };
-        let Admission {
-            prepared,
-            transport,
-            key,
-        } = admission;
-        let PreparedRequest { request, body, .. } = prepared;
-        let model = request.model.clone();
-        let response = match transport.complete(request).await {
+        let response = match call.transport().complete(request).await {
             Ok(response) => response,
-            Err(error) => {
-                inner.conclude_failure(reservations, &error).await;
-                return Err(error.into());
-            }
+            Err(error) => return Err(call.fail(error).await),
         };
-        let cost = inner
-            .settle(
-                reservations,
-                &model,
-                &body,
-                &response.usage,
-                response.completion.service_tier.as_deref(),
-            )
-            .await;
         let mut completion = response.completion;
         if completion.usage.is_none() {
             completion.usage = Some(response.usage.to_openai());
         }
-        // An unfinished turn (Anthropic `pause_turn`) is half an answer: never cached.
-        if let Some(key) = key.as_ref().filter(|_| completion.is_final_turn()) {
-            inner.cache.set(key, &completion, cost).await;
-        }
+        let cost = call
+            .settle(
+                &response.usage,
+                completion.service_tier.as_deref(),
+                Some(&completion),
+            )
+            .await;
         Ok(ChatCompletion::from_provider(
             completion,
             &response.usage,
@@ -117,32 +98,13 @@ impl Completions<'_> {
     /// As [`create`](Self::create), for what happens before the first chunk; errors after that
     /// arrive as items of the stream.
     pub async fn create_stream(self, request: ChatRequest) -> Result<ChatStream, Error> {
-        let inner = &self.client.inner;
-        let admission = inner.admit(request)?;
-        let reservations = match inner.cached_or_reserved(&admission).await? {
-            Admitted::Cached(hit) => return Ok(ChatStream::cached(hit)),
-            Admitted::Reserved(reservations) => reservations,
+        let (call, request) = match self.client.inner.start(request).await? {
+            Started::Cached(hit) => return Ok(ChatStream::cached(hit)),
+            Started::Paid(call, request) => (call, request),
         };
-        let Admission {
-            prepared,
-            transport,
-            key,
-        } = admission;
-        let PreparedRequest { request, body, .. } = prepared;
-        let model = request.model.clone();
-        match transport.stream(request).await {
-            Ok(chunks) => Ok(ChatStream::live(
-                chunks,
-                reservations,
-                model,
-                body,
-                key,
-                self.client.inner.clone(),
-            )),
-            Err(error) => {
-                inner.conclude_failure(reservations, &error).await;
-                Err(error.into())
-            }
+        match call.transport().stream(request).await {
+            Ok(chunks) => Ok(ChatStream::live(chunks, call)),
+            Err(error) => Err(call.fail(error).await),
         }
     }
 }

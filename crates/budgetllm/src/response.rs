@@ -48,12 +48,12 @@ impl ChatCompletion {
     /// Builds the facade response from the provider body; `usage` fills in the usage block when
     /// the body lacks one (so it is never missing).
     pub(crate) fn from_provider(
-        completion: llm_transport::ChatCompletion,
+        completion: llm_transport::ChatCompletionBody,
         usage: &TokenUsage,
         cost: Money,
         cache_hit: bool,
     ) -> ChatCompletion {
-        let llm_transport::ChatCompletion {
+        let llm_transport::ChatCompletionBody {
             id,
             object,
             created,

@@ -5,18 +5,14 @@ use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 
-use budget_core::Money;
 use futures_util::stream::{self, Stream, StreamExt};
 use llm_transport::assemble::{StreamAssembler, replay};
 use llm_transport::{
-    ChatCompletion, ChatCompletionChunk, ChunkStream, StreamEvent, TokenUsage, TransportError,
+    ChatCompletionBody, ChatCompletionChunk, ChunkStream, StreamEvent, TokenUsage, TransportError,
 };
-use prompt_cache::CacheKey;
-use serde_json::Value;
 
 use crate::Error;
-use crate::client::Inner;
-use crate::scope::Reservations;
+use crate::call::PaidCall;
 
 /// What a finished stream cost.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -50,7 +46,7 @@ impl ChatStream {
 
     /// A cached answer replayed as chunks: one per choice with its whole message, then the
     /// usage chunk.
-    pub(crate) fn cached(completion: ChatCompletion) -> ChatStream {
+    pub(crate) fn cached(completion: ChatCompletionBody) -> ChatStream {
         let usage = completion
             .usage
             .as_ref()
@@ -70,25 +66,15 @@ impl ChatStream {
         }
     }
 
-    /// A provider stream whose reservations are `reservations`: settled from the final usage, cached
+    /// A provider stream of a paid `call`: settled from the final usage, cached
     /// under `key` when it completes.
-    pub(crate) fn live(
-        chunks: ChunkStream,
-        reservations: Reservations,
-        model: String,
-        body: Value,
-        key: Option<CacheKey>,
-        inner: Arc<Inner>,
-    ) -> ChatStream {
+    pub(crate) fn live(chunks: ChunkStream, call: Box<PaidCall>) -> ChatStream {
         let summary = Arc::new(OnceLock::new());
         let live = Live {
             chunks,
-            reservations,
-            model,
-            body,
-            cache: key.map(|key| (key, StreamAssembler::new())),
+            assembler: call.caches().then(StreamAssembler::new),
+            call,
             service_tier: None,
-            inner,
             summary: summary.clone(),
         };
         ChatStream {
@@ -99,7 +85,7 @@ impl ChatStream {
                         if live.service_tier.is_none() {
                             live.service_tier.clone_from(&chunk.service_tier);
                         }
-                        if let Some((_, assembler)) = &mut live.cache {
+                        if let Some(assembler) = &mut live.assembler {
                             assembler.push(&chunk);
                         }
                         Some((Ok(chunk), Some(live)))
@@ -111,7 +97,7 @@ impl ChatStream {
                     Some(Err(error)) => Some((Err(live.fail(error).await), None)),
                     None => {
                         let error = TransportError::StreamInterrupted {
-                            provider: live.model.clone(),
+                            provider: live.call.model().to_owned(),
                             reason: "the stream ended without its final usage".to_owned(),
                         };
                         Some((Err(live.fail(error).await), None))
@@ -139,44 +125,29 @@ impl fmt::Debug for ChatStream {
     }
 }
 
-/// A provider stream in flight. Dropping it drops the reservation guards, which charge their
-/// reservations.
+/// A provider stream in flight. Dropping it drops the paid call, whose reservations are then
+/// charged in full.
 struct Live {
     chunks: ChunkStream,
-    reservations: Reservations,
-    model: String,
-    /// The request as sent (its per-call fees are charged at the end).
-    body: Value,
-    /// The cache key and the answer assembled so far, when the answer may be cached.
-    cache: Option<(CacheKey, StreamAssembler)>,
+    call: Box<PaidCall>,
+    /// The answer assembled so far, when it may be cached.
+    assembler: Option<StreamAssembler>,
     /// The service tier the provider reported in the chunks (it sets the prices).
     service_tier: Option<String>,
-    inner: Arc<Inner>,
     summary: Arc<OnceLock<StreamSummary>>,
 }
 
 impl Live {
     /// Settles at the exact cost, caches the assembled answer, records the summary.
     async fn finish(self, usage: TokenUsage) {
-        let Live {
-            reservations,
-            model,
-            body,
-            cache,
-            service_tier,
-            inner,
-            summary,
-            ..
-        } = self;
-        let cost: Money = inner
-            .settle(reservations, &model, &body, &usage, service_tier.as_deref())
+        let answer = self
+            .assembler
+            .and_then(|assembler| cacheable(assembler, &usage));
+        let cost = self
+            .call
+            .settle(&usage, self.service_tier.as_deref(), answer.as_ref())
             .await;
-        if let Some((key, completion)) =
-            cache.and_then(|(key, assembler)| Some((key, cacheable(assembler, &usage)?)))
-        {
-            inner.cache.set(&key, &completion, cost).await;
-        }
-        summary.get_or_init(|| StreamSummary {
+        self.summary.get_or_init(|| StreamSummary {
             usage,
             cost_cents: cost.cents(),
             cache_hit: false,
@@ -185,23 +156,19 @@ impl Live {
 
     /// Releases or charges the reservation as the error's outcome says.
     async fn fail(self, error: TransportError) -> Error {
-        self.inner.conclude_failure(self.reservations, &error).await;
-        error.into()
+        self.call.fail(error).await
     }
 }
 
 /// The assembled answer, when it may be cached: only a lossless assembly (the cache must
-/// return exactly what the provider sent) of a finished turn (an Anthropic `pause_turn` is
-/// half an answer).
-fn cacheable(assembler: StreamAssembler, usage: &TokenUsage) -> Option<ChatCompletion> {
+/// return exactly what the provider sent). Whether the turn is finished is checked when the
+/// answer is stored.
+fn cacheable(assembler: StreamAssembler, usage: &TokenUsage) -> Option<ChatCompletionBody> {
     if let Some(loss) = assembler.loss() {
         tracing::debug!(%loss, "the streamed answer cannot be reassembled exactly; it is not cached");
         return None;
     }
     let mut completion = assembler.finish();
-    if !completion.is_final_turn() {
-        return None;
-    }
     if completion.usage.is_none() {
         completion.usage = Some(usage.to_openai());
     }

@@ -6,7 +6,7 @@ use std::hint::black_box;
 use criterion::{Criterion, criterion_group, criterion_main};
 use llm_transport::anthropic::{from_messages_response, to_messages_request};
 use llm_transport::{
-    AnthropicTransport, ChatCompletion, ChatRequest, Message, OpenAiTransport, Transport,
+    AnthropicTransport, ChatCompletionBody, ChatRequest, Message, OpenAiTransport, Transport,
 };
 use test_support::fake_provider::{FakeProvider, FakeReply, FakeUsage};
 use test_support::{fixture, fixture_json};
@@ -42,7 +42,7 @@ fn wire(c: &mut Criterion) {
     group.bench_function("parse 5 response fixtures", |b| {
         b.iter(|| {
             for body in &responses {
-                black_box(serde_json::from_str::<ChatCompletion>(black_box(body)).unwrap());
+                black_box(serde_json::from_str::<ChatCompletionBody>(black_box(body)).unwrap());
             }
         })
     });

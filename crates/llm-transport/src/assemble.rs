@@ -1,7 +1,7 @@
 //! Stream assembly and replay: the chunks of a stream ⇄ the completion they make.
 //!
 //! [`StreamAssembler`] takes the [`ChatCompletionChunk`]s of one stream, in order, and builds
-//! the [`ChatCompletion`] a non-streaming call would have returned. It also says whether the
+//! the [`ChatCompletionBody`] a non-streaming call would have returned. It also says whether the
 //! result is **lossless** — whether it carries everything the chunks carried — so a caller
 //! stores a streamed answer (e.g. in a cache) only when nothing was dropped.
 //! [`replay`] goes the other way: a completion as the chunks of a stream, which assemble back
@@ -33,7 +33,7 @@ use serde_json::Value;
 
 use crate::types::Extra;
 use crate::{
-    ChatCompletion, ChatCompletionChunk, Choice, ChunkChoice, Content, ContentPart, Delta,
+    ChatCompletionBody, ChatCompletionChunk, Choice, ChunkChoice, Content, ContentPart, Delta,
     FinishReason, FunctionCall, FunctionCallDelta, Message, Role, ToolCall, ToolCallDelta, Usage,
 };
 
@@ -308,13 +308,13 @@ impl StreamAssembler {
 
     /// The assembled completion (`object: "chat.completion"`, choices in index order, the
     /// last usage seen). A choice without a role is an `assistant` message.
-    pub fn finish(self) -> ChatCompletion {
+    pub fn finish(self) -> ChatCompletionBody {
         let choices = self
             .choices
             .into_iter()
             .map(|(index, parts)| parts.into_choice(index))
             .collect();
-        ChatCompletion {
+        ChatCompletionBody {
             id: self.id.unwrap_or_default(),
             object: "chat.completion".to_owned(),
             created: self.created.unwrap_or(0),
@@ -408,7 +408,7 @@ impl ChoiceParts {
 /// [`StreamAssembler`] turns these chunks back into `completion` exactly, provided the
 /// message content is text (every provider answers so); content parts are replayed as their
 /// text parts, joined.
-pub fn replay(completion: &ChatCompletion) -> Vec<ChatCompletionChunk> {
+pub fn replay(completion: &ChatCompletionBody) -> Vec<ChatCompletionChunk> {
     let chunk = |choices: Vec<ChunkChoice>| ChatCompletionChunk {
         id: completion.id.clone(),
         object: "chat.completion.chunk".to_owned(),

@@ -18,7 +18,7 @@ use crate::retry::{self, RetryPolicy};
 use crate::settings::{HttpSettings, KeyHeader};
 use crate::sse::{SseError, SseEvent, SseParser};
 use crate::{
-    ChatCompletion, ChunkStream, ProviderError, ProviderResponse, StreamEvent, TokenUsage,
+    ChatCompletionBody, ChunkStream, ProviderError, ProviderResponse, StreamEvent, TokenUsage,
     TransportError,
 };
 
@@ -164,7 +164,7 @@ impl HttpEndpoint {
     pub(crate) async fn complete(
         &self,
         body: Bytes,
-        decode: impl FnOnce(&[u8]) -> Result<(ChatCompletion, TokenUsage), TransportError> + Send,
+        decode: impl FnOnce(&[u8]) -> Result<(ChatCompletionBody, TokenUsage), TransportError> + Send,
     ) -> Result<ProviderResponse, TransportError> {
         let (response, attempts) = self.post(body).await?;
         let request_id = request_id(response.headers());

@@ -4,7 +4,7 @@
 //! # Design
 //!
 //! - **One shape.** Requests and responses are OpenAI Chat Completions JSON ([`ChatRequest`],
-//!   [`ChatCompletion`], [`ChatCompletionChunk`]). Every type keeps unknown fields in a
+//!   [`ChatCompletionBody`], [`ChatCompletionChunk`]). Every type keeps unknown fields in a
 //!   flattened `extra` map, so a parameter a caller sends reaches the provider unchanged and a
 //!   field a provider adds comes back.
 //! - **Adapters translate, the caller does not.** [`OpenAiTransport`] sends the request as is to
@@ -66,8 +66,9 @@ pub use settings::{DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_RESPONSE_BYTES};
 pub use token_usage::TokenUsage;
 pub use transport::{ChunkStream, ProviderResponse, StreamEvent, Transport};
 pub use types::{
-    ChatCompletion, ChatCompletionChunk, ChatRequest, Choice, ChunkChoice, CompletionTokensDetails,
-    Content, ContentPart, Delta, Extra, FinishReason, FunctionCall, FunctionCallDelta,
-    FunctionDefinition, FunctionName, ImageUrl, Message, NamedToolChoice, PromptTokensDetails,
-    ResponseFormat, Role, Stop, StreamOptions, Tool, ToolCall, ToolCallDelta, ToolChoice, Usage,
+    ChatCompletionBody, ChatCompletionChunk, ChatRequest, Choice, ChunkChoice,
+    CompletionTokensDetails, Content, ContentPart, Delta, Extra, FinishReason, FunctionCall,
+    FunctionCallDelta, FunctionDefinition, FunctionName, ImageUrl, Message, NamedToolChoice,
+    PromptTokensDetails, ResponseFormat, Role, Stop, StreamOptions, Tool, ToolCall, ToolCallDelta,
+    ToolChoice, Usage,
 };

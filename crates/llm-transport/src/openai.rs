@@ -9,8 +9,8 @@ use crate::http::{HttpEndpoint, Step, StreamDecoder};
 use crate::settings::{HttpSettings, KeyHeader, http_builder_setters};
 use crate::sse::SseEvent;
 use crate::{
-    ChatCompletion, ChatCompletionChunk, ChatRequest, ChunkStream, ProviderResponse, StreamEvent,
-    StreamOptions, TokenUsage, Transport, TransportError,
+    ChatCompletionBody, ChatCompletionChunk, ChatRequest, ChunkStream, ProviderResponse,
+    StreamEvent, StreamOptions, TokenUsage, Transport, TransportError,
 };
 
 /// OpenAI's API base URL.
@@ -89,8 +89,8 @@ impl Transport for OpenAiTransport {
 /// bytes.
 pub fn from_chat_completion_response(
     body: &[u8],
-) -> Result<(ChatCompletion, TokenUsage), TransportError> {
-    let completion: ChatCompletion =
+) -> Result<(ChatCompletionBody, TokenUsage), TransportError> {
+    let completion: ChatCompletionBody =
         serde_json::from_slice(body).map_err(|error| TransportError::Decode {
             provider: "openai".to_owned(),
             reason: format!("not a chat completion: {error}"),

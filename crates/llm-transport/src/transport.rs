@@ -7,7 +7,7 @@ use std::task::{Context, Poll};
 use async_trait::async_trait;
 use futures_util::Stream;
 
-use crate::{ChatCompletion, ChatCompletionChunk, ChatRequest, TokenUsage, TransportError};
+use crate::{ChatCompletionBody, ChatCompletionChunk, ChatRequest, TokenUsage, TransportError};
 
 /// A chat provider: takes an OpenAI-shaped request, returns an OpenAI-shaped answer.
 ///
@@ -33,7 +33,7 @@ pub trait Transport: Send + Sync + fmt::Debug {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProviderResponse {
     /// The response in OpenAI's shape (translated for non-OpenAI providers).
-    pub completion: ChatCompletion,
+    pub completion: ChatCompletionBody,
     /// Token counts normalised for pricing.
     pub usage: TokenUsage,
     /// The name of the transport that made the call.

@@ -253,6 +253,8 @@ impl Link {
             PoolError::Timeout(_) => LinkError::TimedOut {
                 timeout: self.timeout,
             },
+            // A connection attempt that timed out inside the pool is a timeout too.
+            PoolError::Backend(error) => LinkError::from_redis(error, self.timeout),
             other => LinkError::Failed {
                 source: Box::new(other),
             },

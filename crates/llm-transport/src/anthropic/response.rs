@@ -6,7 +6,7 @@ use serde_json::Value;
 use crate::token_usage::cache_writes;
 use crate::types::Extra;
 use crate::{
-    ChatCompletion, Choice, Content, FinishReason, Message, Role, TokenUsage, ToolCall,
+    ChatCompletionBody, Choice, Content, FinishReason, Message, Role, TokenUsage, ToolCall,
     TransportError,
 };
 
@@ -122,7 +122,7 @@ pub(crate) fn missing_usage(provider: &str) -> TransportError {
 /// `pause_turn` (the provider paused a long turn, e.g. during server tool use; the caller is
 /// to send the conversation back to let it continue) has no OpenAI equivalent and is kept as
 /// `FinishReason::Other("pause_turn")`, so callers see the turn is unfinished (see
-/// [`ChatCompletion::is_final_turn`]). Other unknown reasons are kept as written too.
+/// [`ChatCompletionBody::is_final_turn`]). Other unknown reasons are kept as written too.
 pub(crate) fn finish_reason(stop_reason: &str) -> FinishReason {
     match stop_reason {
         "end_turn" | "stop_sequence" => FinishReason::Stop,
@@ -139,7 +139,9 @@ pub(crate) fn finish_reason(stop_reason: &str) -> FinishReason {
 /// input serialised as the `arguments` string; other blocks (e.g. `thinking`) are left out.
 /// `created` is the current time (Anthropic sends none). A body whose `usage` lacks
 /// `input_tokens` or `output_tokens` is [`TransportError::MissingUsage`] (outcome `Unknown`).
-pub fn from_messages_response(body: &[u8]) -> Result<(ChatCompletion, TokenUsage), TransportError> {
+pub fn from_messages_response(
+    body: &[u8],
+) -> Result<(ChatCompletionBody, TokenUsage), TransportError> {
     let response: MessagesResponse =
         serde_json::from_slice(body).map_err(|error| TransportError::Decode {
             provider: "anthropic".to_owned(),
@@ -184,7 +186,7 @@ pub fn from_messages_response(body: &[u8]) -> Result<(ChatCompletion, TokenUsage
         .usage
         .token_usage()
         .ok_or_else(|| missing_usage("anthropic"))?;
-    let completion = ChatCompletion {
+    let completion = ChatCompletionBody {
         id: response.id,
         object: "chat.completion".to_owned(),
         created: unix_now(),

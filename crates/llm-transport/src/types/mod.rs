@@ -16,7 +16,7 @@ pub use request::{
     ChatRequest, FunctionDefinition, FunctionName, NamedToolChoice, ResponseFormat, Stop,
     StreamOptions, Tool, ToolChoice,
 };
-pub use response::{ChatCompletion, Choice, FinishReason};
+pub use response::{ChatCompletionBody, Choice, FinishReason};
 pub use usage::{CompletionTokensDetails, PromptTokensDetails, Usage};
 
 /// The map that holds the fields a type does not model.

@@ -4,9 +4,10 @@ use serde::{Deserialize, Serialize};
 
 use super::{Extra, Message, Usage};
 
-/// A `chat.completion` response body.
+/// A `chat.completion` response body, as the wire carries it. (The `budgetllm` facade's
+/// `ChatCompletion` is this body plus what the call cost.)
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ChatCompletion {
+pub struct ChatCompletionBody {
     /// Response id.
     pub id: String,
     /// `"chat.completion"`.
@@ -31,7 +32,7 @@ pub struct ChatCompletion {
     pub extra: Extra,
 }
 
-impl ChatCompletion {
+impl ChatCompletionBody {
     /// The text of the first choice, if it has text.
     pub fn content(&self) -> Option<&str> {
         self.choices.first()?.message.text()

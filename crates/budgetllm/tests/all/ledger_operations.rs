@@ -1,0 +1,127 @@
+//! How often a call touches the ledger: a shared ledger (Redis, SQLite) pays a round trip per
+//! operation, so a paid call must cost exactly two (reserve, settle) and a cache hit one (the
+//! pause check).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::common::{ask, builder};
+use async_trait::async_trait;
+use budgetllm::Error;
+use budgetllm::core::{
+    BudgetError, Ledger, MemoryLedger, Money, Periods, RecordRequest, Recorded, Reservation,
+    ReserveRequest, Settlement, Snapshot,
+};
+use test_support::fake_provider::{FakeProvider, FakeReply, FakeUsage};
+use time::OffsetDateTime;
+
+/// A [`MemoryLedger`] that counts every operation made on it.
+#[derive(Debug, Default)]
+struct CountingLedger {
+    inner: MemoryLedger,
+    operations: AtomicUsize,
+}
+
+impl CountingLedger {
+    fn count(&self) {
+        self.operations.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// The operations made since the last call.
+    fn take(&self) -> usize {
+        self.operations.swap(0, Ordering::SeqCst)
+    }
+}
+
+#[async_trait]
+impl Ledger for CountingLedger {
+    async fn reserve(&self, request: &ReserveRequest) -> Result<Reservation, BudgetError> {
+        self.count();
+        self.inner.reserve(request).await
+    }
+    async fn settle(
+        &self,
+        reservation: &Reservation,
+        actual: Money,
+        now: OffsetDateTime,
+    ) -> Result<Settlement, BudgetError> {
+        self.count();
+        self.inner.settle(reservation, actual, now).await
+    }
+    async fn record(&self, request: &RecordRequest) -> Result<Recorded, BudgetError> {
+        self.count();
+        self.inner.record(request).await
+    }
+    async fn pause(&self) -> Result<(), BudgetError> {
+        self.count();
+        self.inner.pause().await
+    }
+    async fn resume(&self) -> Result<(), BudgetError> {
+        self.count();
+        self.inner.resume().await
+    }
+    async fn is_paused(&self) -> Result<bool, BudgetError> {
+        self.count();
+        self.inner.is_paused().await
+    }
+    async fn snapshot(
+        &self,
+        periods: Periods,
+        now: OffsetDateTime,
+    ) -> Result<Snapshot, BudgetError> {
+        self.count();
+        self.inner.snapshot(periods, now).await
+    }
+    async fn reset(&self) -> Result<(), BudgetError> {
+        self.count();
+        self.inner.reset().await
+    }
+}
+
+#[tokio::test]
+async fn a_paid_call_costs_two_ledger_operations_and_a_cache_hit_one() {
+    let fake = FakeProvider::start().await;
+    fake.set_default_reply(FakeReply::text("ok").usage(FakeUsage::new(10, 2)));
+    let ledger = Arc::new(CountingLedger::default());
+    let client = builder(&fake)
+        .budget_cents(100)
+        .ledger(ledger.clone())
+        .build()
+        .unwrap();
+    let completions = client.chat().completions();
+
+    completions.create(ask("paid, then cached")).await.unwrap();
+    assert_eq!(ledger.take(), 2, "a paid call: reserve and settle");
+
+    assert!(
+        completions
+            .create(ask("paid, then cached"))
+            .await
+            .unwrap()
+            .cache_hit
+    );
+    assert_eq!(ledger.take(), 1, "a cache hit: the pause check only");
+
+    completions
+        .create(ask("paid, then cached").enable_cache(false))
+        .await
+        .unwrap();
+    assert_eq!(
+        ledger.take(),
+        2,
+        "a call that bypasses the cache: reserve and settle"
+    );
+
+    client.pause().await.unwrap();
+    ledger.take();
+    assert!(matches!(
+        completions.create(ask("never sent")).await,
+        Err(Error::Paused)
+    ));
+    assert_eq!(
+        ledger.take(),
+        1,
+        "a paused paid call: the refused reserve only"
+    );
+    assert_eq!(fake.request_count(), 2);
+}
