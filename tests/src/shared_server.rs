@@ -30,3 +30,9 @@ impl<T> SharedServer<T> {
         server
     }
 }
+
+impl<T> Default for SharedServer<T> {
+    fn default() -> Self {
+        SharedServer::new()
+    }
+}
