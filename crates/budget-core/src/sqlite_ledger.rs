@@ -1,5 +1,5 @@
-//! [`SqliteLedger`]: one budget shared by every process on one machine through one SQLite file,
-//! surviving restarts.
+//! [`SqliteLedger`]: budgets shared by every process on one machine through one SQLite file,
+//! surviving restarts — any number of them per file, one per namespace.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -20,25 +20,30 @@ use crate::ledger::{
 };
 use crate::limits::LimitType;
 use crate::money::Money;
-use crate::stored::MAX_STORED_AMOUNT;
+use crate::stored::{DEFAULT_NAMESPACE, MAX_STORED_AMOUNT, check_namespace};
 use crate::window_change::WindowChange;
 
 /// How long an operation waits for another process's write to finish before it fails with
 /// [`BudgetError::StoreUnavailable`], unless [`SqliteLedgerBuilder::timeout`] says otherwise.
 pub const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The schema this version writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 1;
+/// The schema this version writes (`PRAGMA user_version`). Version 1 held one budget per file
+/// (no `namespace` column); [`MIGRATE_FROM_1`] moves it into the namespace `"default"`.
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
     CREATE TABLE IF NOT EXISTS budget_meta (
-        name  TEXT PRIMARY KEY,
-        value INTEGER NOT NULL
+        namespace TEXT NOT NULL,
+        name      TEXT NOT NULL,
+        value     INTEGER NOT NULL,
+        PRIMARY KEY (namespace, name)
     ) STRICT;
     CREATE TABLE IF NOT EXISTS budget_windows (
-        window   TEXT PRIMARY KEY,           -- 'total', 'm:2026-11', 'd:2026-11-29'
-        spent    INTEGER NOT NULL DEFAULT 0, -- nano-cents
-        reserved INTEGER NOT NULL DEFAULT 0
+        namespace TEXT NOT NULL,
+        window    TEXT NOT NULL,              -- 'total', 'm:2026-11', 'd:2026-11-29'
+        spent     INTEGER NOT NULL DEFAULT 0, -- nano-cents
+        reserved  INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (namespace, window)
     ) STRICT;
     CREATE TABLE IF NOT EXISTS budget_reservations (
         id         INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -47,15 +52,43 @@ const SCHEMA: &str = "
         month      TEXT NOT NULL,
         expires_ms INTEGER NOT NULL,
         expired    INTEGER NOT NULL DEFAULT 0, -- 1: charged by its lease, kept for a late settle
-        due_ms     INTEGER NOT NULL            -- active: expires_ms; expired: when to forget it
+        due_ms     INTEGER NOT NULL,           -- active: expires_ms; expired: when to forget it
+        namespace  TEXT NOT NULL DEFAULT 'default'
     ) STRICT;
-    CREATE INDEX IF NOT EXISTS budget_reservations_due ON budget_reservations (due_ms);
+    CREATE INDEX IF NOT EXISTS budget_reservations_namespace_due
+        ON budget_reservations (namespace, due_ms);
+";
+
+/// Schema 1 → 2, run before [`SCHEMA`] in the same transaction: the old tables' primary keys
+/// cannot take a namespace, so they are renamed away, recreated by [`SCHEMA`] and refilled by
+/// [`MIGRATE_FROM_1_COPY`]; reservations only gain the column (their ids stay valid).
+const MIGRATE_FROM_1: &str = "
+    ALTER TABLE budget_meta RENAME TO budget_meta_v1;
+    ALTER TABLE budget_windows RENAME TO budget_windows_v1;
+    ALTER TABLE budget_reservations ADD COLUMN namespace TEXT NOT NULL DEFAULT 'default';
+    DROP INDEX IF EXISTS budget_reservations_due;
+";
+
+/// The second half of the 1 → 2 migration, after [`SCHEMA`] created the new tables.
+const MIGRATE_FROM_1_COPY: &str = "
+    INSERT INTO budget_meta (namespace, name, value)
+        SELECT 'default', name, value FROM budget_meta_v1;
+    INSERT INTO budget_windows (namespace, window, spent, reserved)
+        SELECT 'default', window, spent, reserved FROM budget_windows_v1;
+    DROP TABLE budget_meta_v1;
+    DROP TABLE budget_windows_v1;
 ";
 
 const RETENTION_MS: i64 = EXPIRED_RESERVATION_RETENTION.as_millis() as i64;
 
-/// A [`Ledger`] in a SQLite file: every process on this machine that opens the same file shares
-/// one budget, one pause switch and one set of reservations, and the state survives restarts.
+/// A [`Ledger`] in a SQLite file: every process on this machine that opens the same file and
+/// namespace shares one budget, one pause switch and one set of reservations, and the state
+/// survives restarts.
+///
+/// One file holds any number of independent budgets, one per namespace (default
+/// `"default"`, [`SqliteLedgerBuilder::namespace`]). [`SqliteLedger::with_namespace`] opens
+/// another namespace on the same connection, so ten thousand budgets cost one open file, not
+/// ten thousand.
 ///
 /// Every operation is one `BEGIN IMMEDIATE` transaction — it takes the file's write lock before
 /// reading, so two processes can never both pass the limit check against the same room. The
@@ -82,10 +115,12 @@ const RETENTION_MS: i64 = EXPIRED_RESERVATION_RETENTION.as_millis() as i64;
 /// ```
 #[derive(Clone)]
 pub struct SqliteLedger {
-    inner: Arc<Inner>,
+    file: Arc<File>,
+    namespace: Arc<str>,
 }
 
-struct Inner {
+/// The open file, shared by the ledgers of every namespace opened from it.
+struct File {
     path: PathBuf,
     connection: Mutex<Connection>,
 }
@@ -93,7 +128,8 @@ struct Inner {
 impl fmt::Debug for SqliteLedger {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SqliteLedger")
-            .field("path", &self.inner.path)
+            .field("path", &self.file.path)
+            .field("namespace", &self.namespace)
             .finish_non_exhaustive()
     }
 }
@@ -114,6 +150,7 @@ struct SqliteFailure {
 #[must_use = "a builder does nothing until .build() is called"]
 pub struct SqliteLedgerBuilder {
     path: PathBuf,
+    namespace: String,
     timeout: Duration,
 }
 
@@ -123,12 +160,46 @@ impl SqliteLedger {
     pub fn builder(path: impl AsRef<Path>) -> SqliteLedgerBuilder {
         SqliteLedgerBuilder {
             path: path.as_ref().to_path_buf(),
+            namespace: DEFAULT_NAMESPACE.to_owned(),
             timeout: DEFAULT_BUSY_TIMEOUT,
         }
+    }
+
+    /// The ledger of budget `namespace` in the same file, sharing this ledger's connection:
+    /// no file I/O, so opening one per user or per key is cheap. Ledgers with the same
+    /// namespace share one budget (whichever handle or process opened them); different
+    /// namespaces are independent (spend, reservations, pause, reset).
+    ///
+    /// # Errors
+    /// [`BudgetError::InvalidConfig`] for a namespace that is empty, longer than 128 bytes, or
+    /// has braces or whitespace (the same rules as the Redis ledger's namespaces).
+    pub fn with_namespace(
+        &self,
+        namespace: impl Into<String>,
+    ) -> Result<SqliteLedger, BudgetError> {
+        let namespace = namespace.into();
+        check_namespace(&namespace)?;
+        Ok(SqliteLedger {
+            file: Arc::clone(&self.file),
+            namespace: namespace.into(),
+        })
+    }
+
+    /// The namespace this ledger's budget lives under.
+    pub fn namespace(&self) -> &str {
+        &self.namespace
     }
 }
 
 impl SqliteLedgerBuilder {
+    /// The budget's namespace (default `"default"`, the budget of a file written before
+    /// namespaces existed): ledgers with the same namespace on the same file share one budget;
+    /// different namespaces are independent. 1 to 128 bytes, without braces or whitespace.
+    pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
+        self.namespace = namespace.into();
+        self
+    }
+
     /// How long an operation waits for another process's transaction on the file before it
     /// fails with [`BudgetError::StoreUnavailable`] (SQLite's busy timeout; default
     /// [`DEFAULT_BUSY_TIMEOUT`]).
@@ -139,14 +210,19 @@ impl SqliteLedgerBuilder {
 
     /// Opens the file, creating it and its tables if missing.
     ///
-    /// This is blocking file I/O; call it once at startup. Errors: the file cannot be opened or
+    /// This is blocking file I/O; call it once at startup, then open further namespaces with
+    /// [`SqliteLedger::with_namespace`]. A file written by an earlier version (one budget per
+    /// file) is upgraded in place: its budget becomes the namespace `"default"`. Errors: an
+    /// invalid namespace → [`BudgetError::InvalidConfig`]; the file cannot be opened or
     /// created, or stays locked → [`BudgetError::StoreUnavailable`]; it is not a SQLite database
     /// or holds a newer schema → [`BudgetError::StoreData`].
     pub fn build(self) -> Result<SqliteLedger, BudgetError> {
         let SqliteLedgerBuilder {
             path,
+            namespace,
             timeout: busy_timeout,
         } = self;
+        check_namespace(&namespace)?;
         let fail = |action| {
             let path = path.clone();
             move |e| store_error(action, &path, e)
@@ -187,10 +263,11 @@ impl SqliteLedgerBuilder {
             },
         })?;
         Ok(SqliteLedger {
-            inner: Arc::new(Inner {
+            file: Arc::new(File {
                 path,
                 connection: Mutex::new(connection),
             }),
+            namespace: namespace.into(),
         })
     }
 }
@@ -198,17 +275,18 @@ impl SqliteLedgerBuilder {
 impl SqliteLedger {
     /// The ledger file.
     pub fn path(&self) -> &Path {
-        &self.inner.path
+        &self.file.path
     }
 
-    /// Runs `op` in one `BEGIN IMMEDIATE` transaction on the blocking pool, committing only
-    /// when it succeeds.
+    /// Runs `op` on this ledger's namespace in one `BEGIN IMMEDIATE` transaction on the
+    /// blocking pool, committing only when it succeeds.
     async fn transact<T, F>(&self, op: F) -> Result<T, BudgetError>
     where
         T: Send + 'static,
-        F: FnOnce(&Transaction<'_>) -> Result<T, OpError> + Send + 'static,
+        F: FnOnce(&Transaction<'_>, &str) -> Result<T, OpError> + Send + 'static,
     {
-        let inner = Arc::clone(&self.inner);
+        let inner = Arc::clone(&self.file);
+        let namespace = Arc::clone(&self.namespace);
         let joined = tokio::task::spawn_blocking(move || {
             let mut connection = inner
                 .connection
@@ -225,7 +303,7 @@ impl SqliteLedger {
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(fail)?;
             // Dropping `tx` on an error rolls back: a refused operation changes nothing.
-            let value = op(&tx)?;
+            let value = op(&tx, &namespace)?;
             tx.commit().map_err(fail)?;
             Ok(value)
         })
@@ -235,7 +313,7 @@ impl SqliteLedger {
             Ok(Err(OpError::Budget(e))) => Err(e),
             Ok(Err(OpError::Sqlite(e))) => Err(store_error(
                 "could not update the budget in",
-                &self.inner.path,
+                &self.file.path,
                 e,
             )),
             Err(join) => Err(BudgetError::StoreUnavailable {
@@ -279,7 +357,15 @@ fn create_schema(connection: &mut Connection) -> Result<(), Schema> {
     if version > SCHEMA_VERSION {
         return Err(Schema::Newer(version));
     }
+    let from_1 = version == 1;
+    if from_1 {
+        tx.execute_batch(MIGRATE_FROM_1).map_err(Schema::Sqlite)?;
+    }
     tx.execute_batch(SCHEMA).map_err(Schema::Sqlite)?;
+    if from_1 {
+        tx.execute_batch(MIGRATE_FROM_1_COPY)
+            .map_err(Schema::Sqlite)?;
+    }
     tx.pragma_update(None, "user_version", SCHEMA_VERSION)
         .map_err(Schema::Sqlite)?;
     tx.commit().map_err(Schema::Sqlite)
@@ -338,10 +424,12 @@ fn window_names(day: &str, month: &str) -> [(LimitType, String); 3] {
     ]
 }
 
-fn read_window(tx: &Transaction<'_>, name: &str) -> Result<WindowUsage, OpError> {
+fn read_window(tx: &Transaction<'_>, ns: &str, name: &str) -> Result<WindowUsage, OpError> {
     let row: Option<(i64, i64)> = tx
-        .prepare_cached("SELECT spent, reserved FROM budget_windows WHERE window = ?1")?
-        .query_row([name], |row| Ok((row.get(0)?, row.get(1)?)))
+        .prepare_cached(
+            "SELECT spent, reserved FROM budget_windows WHERE namespace = ?1 AND window = ?2",
+        )?
+        .query_row([ns, name], |row| Ok((row.get(0)?, row.get(1)?)))
         .optional()?;
     let (spent, reserved) = row.unwrap_or((0, 0));
     Ok(WindowUsage {
@@ -350,16 +438,22 @@ fn read_window(tx: &Transaction<'_>, name: &str) -> Result<WindowUsage, OpError>
     })
 }
 
-fn write_window(tx: &Transaction<'_>, name: &str, usage: WindowUsage) -> Result<(), OpError> {
+fn write_window(
+    tx: &Transaction<'_>,
+    ns: &str,
+    name: &str,
+    usage: WindowUsage,
+) -> Result<(), OpError> {
     // `usage` went through `WindowChange::apply` with `MAX_STORED_AMOUNT`, so both fit in an
     // i64.
     let spent = i64::try_from(usage.spent.nanos()).unwrap_or(i64::MAX);
     let reserved = i64::try_from(usage.reserved.nanos()).unwrap_or(i64::MAX);
     tx.prepare_cached(
-        "INSERT INTO budget_windows (window, spent, reserved) VALUES (?1, ?2, ?3)
-         ON CONFLICT (window) DO UPDATE SET spent = excluded.spent, reserved = excluded.reserved",
+        "INSERT INTO budget_windows (namespace, window, spent, reserved) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (namespace, window)
+         DO UPDATE SET spent = excluded.spent, reserved = excluded.reserved",
     )?
-    .execute(params![name, spent, reserved])?;
+    .execute(params![ns, name, spent, reserved])?;
     Ok(())
 }
 
@@ -367,6 +461,7 @@ fn write_window(tx: &Transaction<'_>, name: &str, usage: WindowUsage) -> Result<
 /// unless all three succeed. Returns the new states.
 fn update(
     tx: &Transaction<'_>,
+    ns: &str,
     day: &str,
     month: &str,
     mut change: impl FnMut(LimitType, WindowUsage) -> Result<WindowUsage, BudgetError>,
@@ -374,10 +469,10 @@ fn update(
     let names = window_names(day, month);
     let mut after = [WindowUsage::default(); 3];
     for (slot, (limit_type, name)) in after.iter_mut().zip(&names) {
-        *slot = change(*limit_type, read_window(tx, name)?)?;
+        *slot = change(*limit_type, read_window(tx, ns, name)?)?;
     }
     for (usage, (_, name)) in after.iter().zip(&names) {
-        write_window(tx, name, *usage)?;
+        write_window(tx, ns, name, *usage)?;
     }
     Ok(after)
 }
@@ -385,11 +480,12 @@ fn update(
 /// [`update`] with one [`WindowChange`], bounded by what the store can hold.
 fn apply(
     tx: &Transaction<'_>,
+    ns: &str,
     day: &str,
     month: &str,
     change: WindowChange,
 ) -> Result<[WindowUsage; 3], OpError> {
-    update(tx, day, month, |limit_type, w| {
+    update(tx, ns, day, month, |limit_type, w| {
         change.apply(limit_type, w, MAX_STORED_AMOUNT)
     })
 }
@@ -430,13 +526,13 @@ fn to_held(
 
 /// Charges every active reservation whose lease ran out at `now_ms` in full, and forgets
 /// expired ones past their retention.
-fn sweep(tx: &Transaction<'_>, now_ms: i64) -> Result<(), OpError> {
+fn sweep(tx: &Transaction<'_>, ns: &str, now_ms: i64) -> Result<(), OpError> {
     let due = tx
         .prepare_cached(
             "SELECT id, amount, day, month, expires_ms, expired FROM budget_reservations
-             WHERE due_ms <= ?1",
+             WHERE namespace = ?1 AND due_ms <= ?2",
         )?
-        .query_map([now_ms], held)?
+        .query_map(params![ns, now_ms], held)?
         .collect::<Result<Vec<_>, _>>()?;
     for row in due {
         let held = to_held(row)?;
@@ -446,7 +542,7 @@ fn sweep(tx: &Transaction<'_>, now_ms: i64) -> Result<(), OpError> {
                 held: held.amount,
                 actual: held.amount,
             };
-            apply(tx, &held.day, &held.month, change)?;
+            apply(tx, ns, &held.day, &held.month, change)?;
             let purge_ms = held.expires_ms.saturating_add(RETENTION_MS);
             if purge_ms > now_ms {
                 tx.prepare_cached(
@@ -462,26 +558,30 @@ fn sweep(tx: &Transaction<'_>, now_ms: i64) -> Result<(), OpError> {
     Ok(())
 }
 
-fn is_paused(tx: &Transaction<'_>) -> Result<bool, OpError> {
+fn is_paused(tx: &Transaction<'_>, ns: &str) -> Result<bool, OpError> {
     let paused: Option<i64> = tx
-        .prepare_cached("SELECT value FROM budget_meta WHERE name = 'paused'")?
-        .query_row([], |row| row.get(0))
+        .prepare_cached("SELECT value FROM budget_meta WHERE namespace = ?1 AND name = 'paused'")?
+        .query_row([ns], |row| row.get(0))
         .optional()?;
     Ok(paused == Some(1))
 }
 
-fn set_paused(tx: &Transaction<'_>, paused: bool) -> Result<(), OpError> {
-    tx.execute(
-        "INSERT INTO budget_meta (name, value) VALUES ('paused', ?1)
-         ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-        [i64::from(paused)],
-    )?;
+fn set_paused(tx: &Transaction<'_>, ns: &str, paused: bool) -> Result<(), OpError> {
+    tx.prepare_cached(
+        "INSERT INTO budget_meta (namespace, name, value) VALUES (?1, 'paused', ?2)
+         ON CONFLICT (namespace, name) DO UPDATE SET value = excluded.value",
+    )?
+    .execute(params![ns, i64::from(paused)])?;
     Ok(())
 }
 
-fn reserve(tx: &Transaction<'_>, request: &ReserveRequest) -> Result<Reservation, OpError> {
-    sweep(tx, unix_ms(request.now))?;
-    if is_paused(tx)? {
+fn reserve(
+    tx: &Transaction<'_>,
+    ns: &str,
+    request: &ReserveRequest,
+) -> Result<Reservation, OpError> {
+    sweep(tx, ns, unix_ms(request.now))?;
+    if is_paused(tx, ns)? {
         return Err(BudgetError::Paused.into());
     }
     let (day, month) = (
@@ -490,7 +590,7 @@ fn reserve(tx: &Transaction<'_>, request: &ReserveRequest) -> Result<Reservation
     );
     let change = WindowChange::Reserve(request.amount);
     let mut exceeded: Option<BudgetExceeded> = None;
-    update(tx, &day, &month, |limit_type, w| {
+    update(tx, ns, &day, &month, |limit_type, w| {
         request.admit(limit_type, w, &mut exceeded)?;
         change.apply(limit_type, w, MAX_STORED_AMOUNT)
     })?;
@@ -498,81 +598,88 @@ fn reserve(tx: &Transaction<'_>, request: &ReserveRequest) -> Result<Reservation
     // Below MAX_STORED_AMOUNT: the change was applied.
     let amount_stored = i64::try_from(request.amount.nanos()).unwrap_or(i64::MAX);
     tx.prepare_cached(
-        "INSERT INTO budget_reservations (amount, day, month, expires_ms, due_ms)
-         VALUES (?1, ?2, ?3, ?4, ?4)",
+        "INSERT INTO budget_reservations (namespace, amount, day, month, expires_ms, due_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
     )?
-    .execute(params![amount_stored, day, month, expires_ms])?;
+    .execute(params![ns, amount_stored, day, month, expires_ms])?;
     let id = u64::try_from(tx.last_insert_rowid()).unwrap_or_default();
     Ok(request.reservation(ReservationId(id), exceeded))
 }
 
 fn settle(
     tx: &Transaction<'_>,
+    ns: &str,
     id: ReservationId,
     actual: Money,
     now_ms: i64,
 ) -> Result<Settlement, OpError> {
-    sweep(tx, now_ms)?;
+    sweep(tx, ns, now_ms)?;
     let unknown = || OpError::Budget(BudgetError::UnknownReservation { id });
     let key = i64::try_from(id.0).map_err(|_| unknown())?;
     let row = tx
         .prepare_cached(
             "SELECT id, amount, day, month, expires_ms, expired FROM budget_reservations
-             WHERE id = ?1",
+             WHERE id = ?1 AND namespace = ?2",
         )?
-        .query_row([key], held)
+        .query_row(params![key, ns], held)
         .optional()?;
     let held = to_held(row.ok_or_else(unknown)?)?;
     let (change, settlement) = WindowChange::settle(held.amount, actual, held.expired);
-    apply(tx, &held.day, &held.month, change)?;
+    apply(tx, ns, &held.day, &held.month, change)?;
     tx.prepare_cached("DELETE FROM budget_reservations WHERE id = ?1")?
         .execute([held.id])?;
     Ok(settlement)
 }
 
-fn record(tx: &Transaction<'_>, request: &RecordRequest) -> Result<Recorded, OpError> {
-    sweep(tx, unix_ms(request.now))?;
+fn record(tx: &Transaction<'_>, ns: &str, request: &RecordRequest) -> Result<Recorded, OpError> {
+    sweep(tx, ns, unix_ms(request.now))?;
     let (day, month) = (
         request.periods.day.to_string(),
         request.periods.month.to_string(),
     );
-    let after = apply(tx, &day, &month, WindowChange::Charge(request.amount))?;
+    let after = apply(tx, ns, &day, &month, WindowChange::Charge(request.amount))?;
     Ok(Recorded {
         exceeded: request.limits.first_exceeded(after),
     })
 }
 
-fn snapshot(tx: &Transaction<'_>, periods: Periods, now_ms: i64) -> Result<Snapshot, OpError> {
-    sweep(tx, now_ms)?;
+fn snapshot(
+    tx: &Transaction<'_>,
+    ns: &str,
+    periods: Periods,
+    now_ms: i64,
+) -> Result<Snapshot, OpError> {
+    sweep(tx, ns, now_ms)?;
     let [(_, total), (_, month), (_, day)] =
         window_names(&periods.day.to_string(), &periods.month.to_string());
     let windows = [
-        read_window(tx, &total)?,
-        read_window(tx, &month)?,
-        read_window(tx, &day)?,
+        read_window(tx, ns, &total)?,
+        read_window(tx, ns, &month)?,
+        read_window(tx, ns, &day)?,
     ];
-    Ok(Snapshot::from_windows(periods, windows, is_paused(tx)?))
+    Ok(Snapshot::from_windows(periods, windows, is_paused(tx, ns)?))
 }
 
-fn reset(tx: &Transaction<'_>) -> Result<(), OpError> {
+fn reset(tx: &Transaction<'_>, ns: &str) -> Result<(), OpError> {
     // Windows with reservations in flight stay (at zero spent); the rest are dropped.
-    tx.execute_batch(
-        "DELETE FROM budget_windows WHERE reserved = 0;
-         UPDATE budget_windows SET spent = 0;",
-    )?;
+    tx.prepare_cached("DELETE FROM budget_windows WHERE namespace = ?1 AND reserved = 0")?
+        .execute([ns])?;
+    tx.prepare_cached("UPDATE budget_windows SET spent = 0 WHERE namespace = ?1")?
+        .execute([ns])?;
     // A reservation whose lease ran out is still a running call that may settle late: its
     // lease charge stays, so it counts once in the fresh windows, like one still active.
     let expired = tx
         .prepare_cached(
             "SELECT id, amount, day, month, expires_ms, expired FROM budget_reservations
-             WHERE expired = 1",
+             WHERE namespace = ?1 AND expired = 1",
         )?
-        .query_map([], held)?
+        .query_map([ns], held)?
         .collect::<Result<Vec<_>, _>>()?;
     for row in expired {
         let held = to_held(row)?;
         apply(
             tx,
+            ns,
             &held.day,
             &held.month,
             WindowChange::Charge(held.amount),
@@ -585,7 +692,7 @@ fn reset(tx: &Transaction<'_>) -> Result<(), OpError> {
 impl Ledger for SqliteLedger {
     async fn reserve(&self, request: &ReserveRequest) -> Result<Reservation, BudgetError> {
         let request = *request;
-        self.transact(move |tx| reserve(tx, &request)).await
+        self.transact(move |tx, ns| reserve(tx, ns, &request)).await
     }
 
     async fn settle(
@@ -595,21 +702,21 @@ impl Ledger for SqliteLedger {
         now: OffsetDateTime,
     ) -> Result<Settlement, BudgetError> {
         let id = reservation.id;
-        self.transact(move |tx| settle(tx, id, actual, unix_ms(now)))
+        self.transact(move |tx, ns| settle(tx, ns, id, actual, unix_ms(now)))
             .await
     }
 
     async fn record(&self, request: &RecordRequest) -> Result<Recorded, BudgetError> {
         let request = *request;
-        self.transact(move |tx| record(tx, &request)).await
+        self.transact(move |tx, ns| record(tx, ns, &request)).await
     }
 
     async fn pause(&self) -> Result<(), BudgetError> {
-        self.transact(|tx| set_paused(tx, true)).await
+        self.transact(|tx, ns| set_paused(tx, ns, true)).await
     }
 
     async fn resume(&self) -> Result<(), BudgetError> {
-        self.transact(|tx| set_paused(tx, false)).await
+        self.transact(|tx, ns| set_paused(tx, ns, false)).await
     }
 
     async fn is_paused(&self) -> Result<bool, BudgetError> {
@@ -621,7 +728,7 @@ impl Ledger for SqliteLedger {
         periods: Periods,
         now: OffsetDateTime,
     ) -> Result<Snapshot, BudgetError> {
-        self.transact(move |tx| snapshot(tx, periods, unix_ms(now)))
+        self.transact(move |tx, ns| snapshot(tx, ns, periods, unix_ms(now)))
             .await
     }
 

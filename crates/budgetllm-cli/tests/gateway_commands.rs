@@ -174,10 +174,17 @@ fn keys_are_shared_through_redis() {
     assert_eq!(other, json!([]), "namespaces keep keys apart");
 }
 
-/// `budgetllm serve` as a child process, with the fake provider upstream.
+/// `budgetllm serve` on the state file `state`, with the fake provider upstream.
 fn serve(state: &str, base_url: &str, extra: &[&str]) -> (Child, String) {
+    serve_on(&["--state-path", state], base_url, extra)
+}
+
+/// `budgetllm serve` as a child process on the store `store` names (`--state-path FILE` or
+/// `--redis-url URL`), with the fake provider upstream.
+fn serve_on(store: &[&str], base_url: &str, extra: &[&str]) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_budgetllm"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--state-path", state])
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(store)
         .args(extra)
         .env_remove("BUDGETLLM_REDIS_URL")
         .env_remove("BUDGETLLM_STATE_PATH")
@@ -323,6 +330,130 @@ async fn on_sigterm_a_call_in_flight_finishes_and_is_settled_before_exit() {
         "settled before exit"
     );
     assert_eq!(shown["budget"]["total"]["reserved_cents"], 0.0);
+}
+
+/// The key's total budget window as a gateway's admin API shows it.
+async fn key_budget(http: &reqwest::Client, url: &str, id: &str) -> Value {
+    let response = http
+        .get(format!("{url}/admin/keys/{id}"))
+        .bearer_auth(MASTER_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response.json::<Value>().await.unwrap()["budget"]["total"].clone()
+}
+
+/// One call that is not streamed, through the gateway at `url`; returns its cost in cents.
+async fn paid_call(http: &reqwest::Client, url: &str, secret: &str) -> f64 {
+    let answer = http
+        .post(format!("{url}/v1/chat/completions"))
+        .bearer_auth(secret)
+        .json(&json!({"model": "gpt-4o-mini", "max_tokens": 10,
+            "messages": [{"role": "user", "content": "still there?"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    answer.json::<Value>().await.unwrap()["cost_cents"]
+        .as_f64()
+        .unwrap()
+}
+
+fn cents(window: &Value, field: &str) -> f64 {
+    window[field]
+        .as_f64()
+        .unwrap_or_else(|| panic!("no {field} in {window}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gateway_killed_mid_stream_is_charged_by_its_lease_while_another_keeps_serving() {
+    const LEASE_SECS: u64 = 3;
+    let provider = FakeProvider::start().await;
+    let redis = RedisServer::start();
+    let url = redis.url();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("budgetllm.toml");
+    std::fs::write(&config, format!("lease_secs = {LEASE_SECS}\n")).unwrap();
+    let config = config.to_str().unwrap();
+    let created = json_out(&[
+        "keys",
+        "create",
+        "--name",
+        "fleet",
+        "--json",
+        "--redis-url",
+        &url,
+    ]);
+    let (id, secret) = (
+        created["id"].as_str().unwrap().to_owned(),
+        created["key"].as_str().unwrap().to_owned(),
+    );
+    let store = ["--redis-url", url.as_str()];
+    let (mut doomed, doomed_url) = serve_on(&store, &provider.base_url(), &["--config", config]);
+    let (mut survivor, survivor_url) =
+        serve_on(&store, &provider.base_url(), &["--config", config]);
+    let http = reqwest::Client::new();
+    // Both gateways have served the key once, so the timing below is not a first call's.
+    let warm_up = paid_call(&http, &doomed_url, &secret).await
+        + paid_call(&http, &survivor_url, &secret).await;
+
+    // A stream that takes far longer than the test: its first event at once, then a few
+    // events a second.
+    provider.enqueue(
+        FakeReply::text("slowly ".repeat(50))
+            .chunk_size(400)
+            .chunk_delay(Duration::from_secs(1)),
+    );
+    let body = json!({"model": "gpt-4o-mini", "stream": true, "max_tokens": 60,
+        "messages": [{"role": "user", "content": "take your time"}]});
+    let mut stream = http
+        .post(format!("{doomed_url}/v1/chat/completions"))
+        .bearer_auth(&secret)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    assert!(
+        stream.chunk().await.unwrap().is_some(),
+        "the stream started"
+    );
+    let in_flight = key_budget(&http, &survivor_url, &id).await;
+    let reserved = cents(&in_flight, "reserved_cents");
+    assert!(
+        reserved > 0.0,
+        "the stream holds a reservation: {in_flight}"
+    );
+    assert!((cents(&in_flight, "spent_cents") - warm_up).abs() < 1e-9);
+
+    doomed.kill().unwrap(); // SIGKILL: nothing is settled
+    doomed.wait().unwrap();
+
+    // The other gateway serves the same key at once, on the same budget.
+    let cost = paid_call(&http, &survivor_url, &secret).await;
+    assert_eq!(
+        cents(
+            &key_budget(&http, &survivor_url, &id).await,
+            "reserved_cents"
+        ),
+        reserved,
+        "held until the lease ends"
+    );
+
+    tokio::time::sleep(Duration::from_secs(LEASE_SECS + 1)).await;
+    let after_lease = key_budget(&http, &survivor_url, &id).await;
+    assert_eq!(
+        cents(&after_lease, "reserved_cents"),
+        0.0,
+        "the lease ended: {after_lease}"
+    );
+    let charged = cents(&after_lease, "spent_cents") - warm_up - cost;
+    assert!(
+        (charged - reserved).abs() < 1e-9,
+        "the killed stream is charged its whole reservation ({reserved}) once: {after_lease}"
+    );
+    assert_eq!(terminate(&mut survivor).await, Some(0));
 }
 
 #[test]

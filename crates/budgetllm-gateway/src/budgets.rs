@@ -1,5 +1,6 @@
-//! Per-key budgets: one ledger namespace per virtual key on the gateway's state store, with
-//! the open handles kept in a bounded map.
+//! Per-key budgets: one ledger namespace per virtual key on the gateway's state store — all of
+//! them over one SQLite connection or one Redis connection pool — with the handles kept in a
+//! bounded map.
 
 use std::fmt;
 use std::path::PathBuf;
@@ -51,12 +52,25 @@ impl fmt::Debug for StateStore {
 
 /// The budgets of the virtual keys: opens each key's ledger on first use and keeps at most
 /// `capacity` handles open (least recently used go first; an evicted key's budget stays in the
-/// store and is reopened on its next call). Cheap to clone.
+/// store and is reopened on its next call). Every handle shares one connection to the store,
+/// so a handle costs a few hundred bytes, however many keys there are. Cheap to clone.
 #[derive(Clone)]
 pub struct KeyBudgets {
     store: StateStore,
+    ledgers: KeyLedgers,
     utc_offset: UtcOffset,
+    lease: Duration,
     handles: Cache<String, Arc<dyn Ledger>>,
+}
+
+/// The connection every key's ledger is opened from.
+#[derive(Clone)]
+enum KeyLedgers {
+    Sqlite(SqliteLedger),
+    Redis {
+        /// The gateway's own namespace on the shared pool.
+        gateway: RedisLedger,
+    },
 }
 
 impl fmt::Debug for KeyBudgets {
@@ -64,23 +78,37 @@ impl fmt::Debug for KeyBudgets {
         f.debug_struct("KeyBudgets")
             .field("store", &self.store)
             .field("utc_offset", &self.utc_offset)
+            .field("lease", &self.lease)
             .field("open_handles", &self.handles.entry_count())
             .finish()
     }
 }
 
 impl KeyBudgets {
-    /// Budgets on `store`, with calendar windows at `utc_offset`, keeping at most `capacity`
-    /// ledger handles open.
-    pub fn new(store: StateStore, utc_offset: UtcOffset, capacity: u64) -> KeyBudgets {
-        KeyBudgets {
+    /// Budgets on `store`, with calendar windows at `utc_offset`, each reservation charged in
+    /// full once unsettled for `lease`, keeping at most `capacity` ledger handles open.
+    ///
+    /// Opens the store's connection: the state file (blocking file I/O, created if missing),
+    /// or a Redis pool (no network I/O until the first call).
+    ///
+    /// # Errors
+    /// What opening the store fails with (e.g. an unwritable state file, an invalid Redis URL).
+    pub fn new(
+        store: StateStore,
+        utc_offset: UtcOffset,
+        lease: Duration,
+        capacity: u64,
+    ) -> Result<KeyBudgets, BudgetError> {
+        Ok(KeyBudgets {
+            ledgers: open_key_ledgers(&store)?,
             store,
             utc_offset,
+            lease,
             handles: Cache::builder()
                 .max_capacity(capacity)
                 .time_to_idle(IDLE_HANDLE)
                 .build(),
-        }
+        })
     }
 
     /// The ledger of key `id` (opened, or reused).
@@ -91,7 +119,7 @@ impl KeyBudgets {
         if let Some(ledger) = self.handles.get(id) {
             return Ok(ledger);
         }
-        let ledger = open_key_ledger(&self.store, id)?;
+        let ledger = open_key_ledger(&self.ledgers, id)?;
         self.handles.insert(id.to_owned(), Arc::clone(&ledger));
         Ok(ledger)
     }
@@ -104,7 +132,8 @@ impl KeyBudgets {
     pub fn tracker(&self, record: &KeyRecord) -> Result<BudgetTracker, BudgetError> {
         let mut builder = BudgetTracker::builder()
             .ledger(self.ledger(&record.id)?)
-            .utc_offset(self.utc_offset);
+            .utc_offset(self.utc_offset)
+            .lease(self.lease);
         // A stored limit that is not a valid amount fails the build (fail closed), never
         // reads as "no limit".
         if let Some(cents) = record.total_limit_cents {
@@ -120,35 +149,35 @@ impl KeyBudgets {
     }
 }
 
-/// Opens the ledger holding key `id`'s budget — the one place that knows how a key's budget
-/// is laid out in each store.
-///
-/// Redis: the ledger namespace `<namespace>-key-<id>` (its own hash tag). SQLite: one ledger
-/// file per key beside the state file (`<state file>.keys/<id>.db`), since a SQLite ledger
-/// holds one budget per file.
-fn open_key_ledger(store: &StateStore, id: &str) -> Result<Arc<dyn Ledger>, BudgetError> {
+/// Opens the one connection every key's ledger shares.
+fn open_key_ledgers(store: &StateStore) -> Result<KeyLedgers, BudgetError> {
     Ok(match store {
         StateStore::Redis {
             url,
             namespace,
             timeout,
-        } => Arc::new(
-            RedisLedger::builder(url.as_str())
-                .namespace(format!("{namespace}-key-{id}"))
+        } => KeyLedgers::Redis {
+            // Opened on the gateway's own namespace, whose keys the eviction check reads.
+            gateway: RedisLedger::builder(url.as_str())
+                .namespace(namespace.as_str())
                 .timeout(*timeout)
-                // One multiplexed connection carries every call of the key.
-                .pool_size(2)
                 .build()?,
-        ),
-        StateStore::Sqlite { path } => {
-            let mut dir = path.clone().into_os_string();
-            dir.push(".keys");
-            let dir = PathBuf::from(dir);
-            std::fs::create_dir_all(&dir).map_err(|error| BudgetError::StoreUnavailable {
-                store: "sqlite",
-                source: format!("cannot create {}: {error}", dir.display()).into(),
-            })?;
-            Arc::new(SqliteLedger::builder(dir.join(format!("{id}.db"))).build()?)
+        },
+        StateStore::Sqlite { path } => KeyLedgers::Sqlite(SqliteLedger::builder(path).build()?),
+    })
+}
+
+/// Opens the ledger holding key `id`'s budget — the one place that knows how a key's budget
+/// is laid out in each store. No I/O: it shares the store's connection.
+///
+/// Redis: the ledger namespace `<namespace>-key-<id>` (its own hash tag). SQLite: the ledger
+/// namespace `key-<id>` in the state file (the gateway's own budget is its `default`
+/// namespace).
+fn open_key_ledger(ledgers: &KeyLedgers, id: &str) -> Result<Arc<dyn Ledger>, BudgetError> {
+    Ok(match ledgers {
+        KeyLedgers::Redis { gateway } => {
+            Arc::new(gateway.with_namespace(format!("{}-key-{id}", gateway.namespace()))?)
         }
+        KeyLedgers::Sqlite(file) => Arc::new(file.with_namespace(format!("key-{id}"))?),
     })
 }

@@ -131,6 +131,9 @@ pub struct GatewayConfig {
     pub shutdown_grace: Duration,
     /// How many per-key budget handles stay open.
     pub key_handles: u64,
+    /// How long a call's reservation may stay unsettled before its budget (the key's and the
+    /// gateway's) charges it in full: what a gateway that crashed mid-call costs.
+    pub lease: Duration,
     /// OpenAI (or any OpenAI-compatible endpoint).
     pub openai: Upstream,
     /// Anthropic, when configured.
@@ -152,6 +155,7 @@ struct FileConfig {
     cache_scope: Option<CacheScope>,
     shutdown_grace_secs: Option<u64>,
     key_handles: Option<u64>,
+    lease_secs: Option<u64>,
     #[serde(default)]
     budget: FileBudget,
     #[serde(default)]
@@ -412,6 +416,21 @@ impl GatewayConfig {
             None => 1024,
         };
 
+        let lease = match file.lease_secs {
+            Some(secs) if secs == 0 || Duration::from_secs(secs) > budget_core::MAX_LEASE => {
+                return Err(invalid(
+                    "lease_secs",
+                    &file_name(fp),
+                    format!(
+                        "must be 1 to {} seconds, and longer than the slowest call",
+                        budget_core::MAX_LEASE.as_secs()
+                    ),
+                ));
+            }
+            Some(secs) => Duration::from_secs(secs),
+            None => budget_core::DEFAULT_LEASE,
+        };
+
         let upstream =
             |key_var: &'static str, url_var: &'static str, file: FileUpstream| Upstream {
                 api_key: pick(None, env(key_var), file.api_key, fp)
@@ -429,6 +448,7 @@ impl GatewayConfig {
             cache_scope: file.cache_scope.unwrap_or_default(),
             shutdown_grace: Duration::from_secs(file.shutdown_grace_secs.unwrap_or(30)),
             key_handles,
+            lease,
             openai: upstream("OPENAI_API_KEY", "OPENAI_BASE_URL", file.openai),
             anthropic: upstream("ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", file.anthropic),
         })

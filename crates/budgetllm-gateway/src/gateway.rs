@@ -13,7 +13,7 @@ use tokio::sync::watch;
 
 use crate::budgets::{KeyBudgets, StateStore};
 use crate::config::{CacheScope, GatewayConfig};
-use crate::keys::{KeyRecord, KeyStore, Keys, RedisKeyStore, SqliteKeyStore};
+use crate::keys::{KeyError, KeyRecord, KeyStore, Keys, RedisKeyStore, SqliteKeyStore};
 use crate::metrics::Metrics;
 use crate::{GatewayError, routes};
 
@@ -94,8 +94,10 @@ pub fn open_keys(config: &GatewayConfig) -> Result<Keys, GatewayError> {
         KeyBudgets::new(
             config.store.clone(),
             time::UtcOffset::UTC,
+            config.lease,
             config.key_handles,
-        ),
+        )
+        .map_err(KeyError::Budget)?,
     ))
 }
 
@@ -110,7 +112,8 @@ impl Gateway {
         let mut builder = Client::builder()
             .namespace(config.namespace.clone())
             .cache_enabled(config.cache_enabled)
-            .cache_ttl(config.cache_ttl);
+            .cache_ttl(config.cache_ttl)
+            .lease(config.lease);
         builder = match &config.store {
             StateStore::Sqlite { path } => builder.state_path(path),
             StateStore::Redis { url, timeout, .. } => {

@@ -308,8 +308,9 @@ impl ClientBuilder {
         self
     }
 
-    /// Keeps this client's cache entries and statistics apart from other clients sharing a
-    /// store. Default: `"default"`.
+    /// The budget and cache space this client uses in a shared store (`redis_url`,
+    /// `state_path`): clients with the same namespace share one budget, pause switch and
+    /// cache; other namespaces are independent. Default: `"default"`.
     pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
         self.namespace = namespace.into();
         self

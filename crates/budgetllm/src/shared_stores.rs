@@ -159,8 +159,8 @@ impl ClientBuilder {
     /// The budget is a [`SqliteLedger`](crate::core::SqliteLedger) (every operation one
     /// `BEGIN IMMEDIATE` transaction, WAL mode, a busy timeout) and the cache a
     /// [`SqliteBackend`](crate::cache::SqliteBackend), both in this one file (their tables are
-    /// `budget_*` and `cache_*`). One file holds one budget: the
-    /// [`namespace`](Self::namespace) separates cache entries and statistics only.
+    /// `budget_*` and `cache_*`). Like Redis, one file holds a budget per
+    /// [`namespace`](Self::namespace): clients with the same namespace share it.
     ///
     /// [`build`](Self::build) opens the file (brief blocking file I/O, no network): a path
     /// that cannot be opened or created, or a file that is not a BudgetLLM database, is
@@ -220,7 +220,7 @@ impl SharedStoreOptions {
         }
         #[cfg(feature = "sqlite")]
         if let Some(path) = &self.state_path {
-            stores = sqlite_stores(path, cache_ttl)?;
+            stores = sqlite_stores(path, namespace, cache_ttl)?;
         }
         #[cfg(feature = "redis")]
         if let Some(url) = &self.cache_redis_url {
@@ -287,13 +287,19 @@ fn redis_cache(
 }
 
 #[cfg(feature = "sqlite")]
-fn sqlite_stores(path: &std::path::Path, cache_ttl: Duration) -> Result<SharedStores, Error> {
+fn sqlite_stores(
+    path: &std::path::Path,
+    namespace: &str,
+    cache_ttl: Duration,
+) -> Result<SharedStores, Error> {
     use budget_core::SqliteLedger;
     use prompt_cache::SqliteBackend;
 
     // One file, two sets of tables (`budget_*` by the ledger, `cache_*` by the cache); the
-    // ledger opens first so its schema check sees the file as the user left it.
+    // ledger opens first so its schema check sees the file as the user left it. The namespace
+    // selects the budget in the file, as it does in Redis.
     let ledger = SqliteLedger::builder(path)
+        .namespace(namespace)
         .build()
         .map_err(|error| config("state_path", describe(&error)))?;
     let cache = SqliteBackend::builder(path)

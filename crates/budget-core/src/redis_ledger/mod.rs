@@ -20,6 +20,7 @@ use crate::ledger::{
 };
 use crate::limits::{LimitType, Limits};
 use crate::money::Money;
+use crate::stored::{DEFAULT_NAMESPACE, check_namespace};
 
 use scripts::{Keys, SCRIPTS, exceeded, money, refusal, unexpected, usage};
 
@@ -31,6 +32,9 @@ pub const DEFAULT_REDIS_TIMEOUT: Duration = redis_link::LEDGER_TIMEOUT;
 
 /// A [`Ledger`] in Redis: every process and machine using the same Redis and namespace shares
 /// one budget, one pause switch and one set of reservations.
+///
+/// [`RedisLedger::with_namespace`] opens another namespace over the same connections, so one
+/// process can hold ten thousand budgets (one per user or key) on one pool.
 ///
 /// # How it stays atomic
 ///
@@ -72,7 +76,9 @@ pub const DEFAULT_REDIS_TIMEOUT: Duration = redis_link::LEDGER_TIMEOUT;
 /// reservations and the pause flag. So on each new connection the ledger reads the server's
 /// `maxmemory-policy` and refuses a server that may evict its keys (`allkeys-*`, or
 /// `volatile-*` while a budget key has a time to live) with [`BudgetError::EvictableStore`],
-/// unless [`RedisLedgerBuilder::allow_evicting_redis`] says otherwise. Keep a prompt cache,
+/// unless [`RedisLedgerBuilder::allow_evicting_redis`] says otherwise. (The time-to-live check
+/// reads the keys of the namespace the ledger was built with; ledgers opened from it with
+/// [`RedisLedger::with_namespace`] share that check.) Keep a prompt cache,
 /// which may be evicted, on a Redis of its own.
 ///
 /// [`MAX_STORED_AMOUNT`]: crate::MAX_STORED_AMOUNT
@@ -95,22 +101,34 @@ pub const DEFAULT_REDIS_TIMEOUT: Duration = redis_link::LEDGER_TIMEOUT;
 /// ```
 #[derive(Clone)]
 pub struct RedisLedger {
-    inner: Arc<Inner>,
+    /// Shared by the ledgers of every namespace opened from one builder.
+    link: Arc<Link>,
+    namespace: Arc<Namespace>,
 }
 
-struct Inner {
-    link: Link,
-    namespace: String,
+/// One budget's name and keys.
+struct Namespace {
+    name: String,
     keys: Keys,
+}
+
+impl Namespace {
+    fn new(name: String) -> Result<Namespace, BudgetError> {
+        check_namespace(&name)?;
+        Ok(Namespace {
+            keys: Keys::new(&name),
+            name,
+        })
+    }
 }
 
 impl fmt::Debug for RedisLedger {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisLedger")
-            .field("url", &self.inner.link.shown_url())
-            .field("namespace", &self.inner.namespace)
-            .field("cluster", &self.inner.link.is_cluster())
-            .field("timeout", &self.inner.link.timeout())
+            .field("url", &self.link.shown_url())
+            .field("namespace", &self.namespace.name)
+            .field("cluster", &self.link.is_cluster())
+            .field("timeout", &self.link.timeout())
             .finish_non_exhaustive()
     }
 }
@@ -147,7 +165,7 @@ impl RedisLedger {
     pub fn builder(url: impl Into<String>) -> RedisLedgerBuilder {
         RedisLedgerBuilder {
             url: url.into(),
-            namespace: "default".to_owned(),
+            namespace: DEFAULT_NAMESPACE.to_owned(),
             timeout: DEFAULT_REDIS_TIMEOUT,
             pool_size: 16,
             allow_evicting_redis: false,
@@ -156,13 +174,30 @@ impl RedisLedger {
 
     /// The namespace this ledger's budget lives under.
     pub fn namespace(&self) -> &str {
-        &self.inner.namespace
+        &self.namespace.name
+    }
+
+    /// The ledger of budget `namespace` on the same Redis, sharing this ledger's connection
+    /// pool, timeout and eviction setting: no network I/O and no new connection, so opening
+    /// one per user or per key is cheap. Ledgers with the same namespace share one budget
+    /// (whichever handle, process or machine opened them); different namespaces are
+    /// independent (spend, reservations, pause, reset).
+    ///
+    /// # Errors
+    /// [`BudgetError::InvalidConfig`] for a namespace refused by
+    /// [`RedisLedgerBuilder::namespace`]'s rules.
+    pub fn with_namespace(&self, namespace: impl Into<String>) -> Result<RedisLedger, BudgetError> {
+        Ok(RedisLedger {
+            link: Arc::clone(&self.link),
+            namespace: Arc::new(Namespace::new(namespace.into())?),
+        })
     }
 }
 
 impl RedisLedgerBuilder {
     /// The budget's namespace (default `"default"`): ledgers with the same namespace on the
-    /// same Redis share one budget; different namespaces are independent.
+    /// same Redis share one budget; different namespaces are independent. 1 to 128 bytes,
+    /// without braces or whitespace.
     pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
         self.namespace = namespace.into();
         self
@@ -201,22 +236,10 @@ impl RedisLedgerBuilder {
     /// Checks the configuration and creates the pool. Does no network I/O: connecting happens
     /// on the first call (so a ledger can be built while Redis is down, and fails closed).
     pub fn build(self) -> Result<RedisLedger, BudgetError> {
-        if self.namespace.is_empty()
-            || self.namespace.len() > 128
-            || self
-                .namespace
-                .chars()
-                .any(|c| c == '{' || c == '}' || c.is_whitespace() || c.is_control())
-        {
-            return Err(BudgetError::InvalidConfig {
-                option: "namespace",
-                reason: "must be 1 to 128 characters without braces or whitespace",
-            });
-        }
-        let keys = Keys::new(&self.namespace);
+        let namespace = Namespace::new(self.namespace)?;
         let eviction = EvictionGuard {
             store: "budget ledger",
-            keys: vec![keys.ledger.clone(), keys.leases.clone()],
+            keys: vec![namespace.keys.ledger.clone(), namespace.keys.leases.clone()],
             on_evictable: if self.allow_evicting_redis {
                 OnEvictable::Warn
             } else {
@@ -239,11 +262,8 @@ impl RedisLedgerBuilder {
             other => store_error(other),
         })?;
         Ok(RedisLedger {
-            inner: Arc::new(Inner {
-                link,
-                keys,
-                namespace: self.namespace,
-            }),
+            link: Arc::new(link),
+            namespace: Arc::new(namespace),
         })
     }
 }
@@ -263,8 +283,7 @@ impl RedisLedger {
     /// Runs one prepared script invocation and returns its reply as strings.
     async fn invoke(&self, invocation: ScriptInvocation<'_>) -> Result<Vec<String>, BudgetError> {
         let invocation = &invocation;
-        self.inner
-            .link
+        self.link
             .run(|mut conn| async move { invocation.invoke_async(&mut conn).await })
             .await
             .map_err(store_error)
@@ -273,8 +292,8 @@ impl RedisLedger {
     /// The ledger and leases keys, for the scripts that touch the windows.
     fn keys<'a>(&'a self, invocation: &mut ScriptInvocation<'a>) {
         invocation
-            .key(&self.inner.keys.ledger)
-            .key(&self.inner.keys.leases);
+            .key(&self.namespace.keys.ledger)
+            .key(&self.namespace.keys.leases);
     }
 }
 
@@ -387,7 +406,7 @@ impl Ledger for RedisLedger {
 
     async fn is_paused(&self) -> Result<bool, BudgetError> {
         let mut invocation = SCRIPTS.is_paused.prepare_invoke();
-        invocation.key(&self.inner.keys.ledger);
+        invocation.key(&self.namespace.keys.ledger);
         let reply = self.invoke(invocation).await?;
         match reply.as_slice() {
             [flag] => Ok(flag == "1"),
@@ -432,7 +451,7 @@ impl RedisLedger {
     async fn set_paused(&self, paused: bool) -> Result<(), BudgetError> {
         let mut invocation = SCRIPTS.pause.prepare_invoke();
         invocation
-            .key(&self.inner.keys.ledger)
+            .key(&self.namespace.keys.ledger)
             .arg(if paused { "1" } else { "0" });
         self.expect_ok(invocation).await
     }

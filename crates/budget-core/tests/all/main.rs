@@ -9,6 +9,8 @@ mod leases;
 mod ledger_props;
 mod memory_ledger;
 mod money_props;
+#[cfg(any(feature = "redis", feature = "sqlite"))]
+mod namespaces;
 #[cfg(feature = "redis")]
 mod redis_ledger;
 #[cfg(any(feature = "redis", feature = "sqlite"))]

@@ -30,6 +30,8 @@ pub(crate) struct Setup {
 pub(crate) struct TestGateway {
     pub(crate) url: String,
     pub(crate) http: Client,
+    /// The state file (unused when the gateway is on Redis).
+    pub(crate) state_path: PathBuf,
     stop: Option<oneshot::Sender<()>>,
     _dir: TempDir,
 }
@@ -59,7 +61,7 @@ pub(crate) async fn start(setup: Setup) -> TestGateway {
     let options = ServeOptions {
         config: Some(config_path),
         listen: Some("127.0.0.1:0".to_owned()),
-        state_path: setup.redis_url.is_none().then_some(state_path),
+        state_path: setup.redis_url.is_none().then(|| state_path.clone()),
         redis_url: setup.redis_url.clone(),
         namespace: Some("gw".to_owned()),
         no_admin: setup.no_admin,
@@ -83,6 +85,7 @@ pub(crate) async fn start(setup: Setup) -> TestGateway {
     TestGateway {
         url,
         http: Client::new(),
+        state_path,
         stop: Some(stop),
         _dir: dir,
     }

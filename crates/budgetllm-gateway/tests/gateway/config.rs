@@ -38,8 +38,9 @@ fn defaults_then_file_then_environment_then_flags() {
         }
     );
     assert_eq!(config.cache_scope, CacheScope::Key);
+    assert_eq!(config.lease, budget_core::DEFAULT_LEASE);
 
-    let toml = "listen = \"127.0.0.1:1000\"\nstate_path = \"file.db\"\ncache_scope = \"gateway\"\n[budget]\ndaily_cents = 500\n[openai]\napi_key = \"sk-from-file\"\n";
+    let toml = "listen = \"127.0.0.1:1000\"\nstate_path = \"file.db\"\ncache_scope = \"gateway\"\nlease_secs = 90\n[budget]\ndaily_cents = 500\n[openai]\napi_key = \"sk-from-file\"\n";
     let config = load(ServeOptions::default(), &[MASTER], toml).unwrap();
     assert_eq!(config.listen.to_string(), "127.0.0.1:1000");
     assert_eq!(
@@ -50,6 +51,7 @@ fn defaults_then_file_then_environment_then_flags() {
     );
     assert_eq!(config.budget.daily_cents, Some(500.0));
     assert_eq!(config.cache_scope, CacheScope::Gateway);
+    assert_eq!(config.lease, std::time::Duration::from_secs(90));
     assert!(config.openai.api_key.is_some());
     assert!(
         !format!("{config:?}").contains("sk-from-file"),
@@ -93,6 +95,8 @@ fn a_bad_setting_is_refused_naming_it() {
             "budget.daily_cents",
         ),
         ("cache_ttl_secs = 0\n", vec![MASTER], "cache_ttl_secs"),
+        ("lease_secs = 0\n", vec![MASTER], "lease_secs"),
+        ("lease_secs = 99999999999\n", vec![MASTER], "lease_secs"),
         ("colour = \"red\"\n", vec![MASTER], "colour"),
         ("redis_url = \"http://x\"\n", vec![MASTER], "redis_url"),
         ("", vec![], "BUDGETLLM_MASTER_KEY"),

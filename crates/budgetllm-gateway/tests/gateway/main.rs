@@ -3,6 +3,7 @@
 //! budgets of two replicas sharing one Redis under concurrent load.
 
 mod admin;
+mod budgets;
 mod chat;
 mod common;
 mod config;

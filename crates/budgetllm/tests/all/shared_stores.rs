@@ -148,6 +148,35 @@ async fn clients_on_one_state_file_share_budget_pause_and_cache_and_keep_them() 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn namespaces_of_one_state_file_are_independent_budgets() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    let fake = FakeProvider::start().await;
+    fake.set_default_reply(fake_usage());
+    let in_namespace = |namespace: &str| {
+        builder(&fake)
+            .budget_cents(10)
+            .state_path(&path)
+            .namespace(namespace)
+            .build()
+            .unwrap()
+    };
+    let team_a = in_namespace("team-a");
+    let team_b = in_namespace("team-b");
+
+    team_a.chat().completions().create(ask("a")).await.unwrap();
+    team_a.pause().await.unwrap();
+
+    let b = team_b.status().await.unwrap().budget;
+    assert!(b.total.spent.is_zero(), "team-b has its own budget");
+    assert!(!b.paused, "and its own pause switch");
+    team_b.chat().completions().create(ask("b")).await.unwrap();
+    let again_a = in_namespace("team-a").status().await.unwrap().budget;
+    assert_eq!(again_a.total.spent, mini_cost(20, 10));
+    assert!(again_a.paused);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redis_outage_fails_calls_closed_within_the_timeout_and_heals() {
     let server = RedisServer::start();
     let fake = FakeProvider::start().await;
