@@ -6,7 +6,11 @@
 //!   denied, then the Python package: a virtualenv (`target/python-venv`) with the pinned tools
 //!   of `bindings/python/requirements-ci.txt`, the extension built into it, and pytest.
 //! - `python`: the Python steps of `ci` alone (after `ci`'s system package check).
-//! - `bench [criterion args…]`: every criterion bench of the workspace.
+//! - `bench [criterion args…]`: every criterion bench of the workspace, then the Python
+//!   benchmark (`bench-python`).
+//! - `bench-python`: the Python benchmark alone: the extension built in release mode into a
+//!   virtualenv of its own (`target/python-bench-venv`), timed against the `openai` SDK on the
+//!   same local upstream.
 //! - `update-prices [<litellm-format json>]`: regenerates the embedded price table of
 //!   `llm-pricing` from a LiteLLM-format price map (default: the committed copy in
 //!   `data/litellm/`).
@@ -28,7 +32,8 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("ci") => ci(),
         Some("python") => system::ensure_packages().and_then(|()| python::ci(workspace_root())),
-        Some("bench") => bench(&args[1..]),
+        Some("bench") => bench(&args[1..]).and_then(|()| python::bench(workspace_root())),
+        Some("bench-python") => python::bench(workspace_root()),
         Some("update-prices") => update_prices::run(&args[1..]),
         _ => Err(USAGE.to_string()),
     };
@@ -41,8 +46,8 @@ fn main() -> ExitCode {
     }
 }
 
-const USAGE: &str = "usage: cargo xtask <ci | python | bench [criterion args…] | \
-                     update-prices [<litellm-format json>]>";
+const USAGE: &str = "usage: cargo xtask <ci | python | bench [criterion args…] | bench-python \
+                     | update-prices [<litellm-format json>]>";
 
 /// One step of `ci`: a name for the report and the cargo invocation.
 struct Step {
@@ -82,11 +87,54 @@ const CI_STEPS: &[Step] = &[
     },
 ];
 
+/// The crates whose cargo features have code of their own: every combination other than "all
+/// features" (checked above) is linted and tested too, so no `cfg` branch goes unbuilt.
+const FEATURE_CRATES: &[&str] = &["budget-core", "prompt-cache", "budgetllm"];
+
+/// The feature combinations besides "all": none, and each store alone.
+const FEATURE_SETS: &[(&str, &[&str])] = &[
+    ("no default features", &[]),
+    ("redis alone", &["redis"]),
+    ("sqlite alone", &["sqlite"]),
+];
+
+/// `clippy` and `test` for the [`FEATURE_CRATES`] with only `features` on.
+fn feature_combination(name: &str, features: &[&str]) -> Result<(), String> {
+    let selected: Vec<String> = FEATURE_CRATES
+        .iter()
+        .flat_map(|krate| {
+            features
+                .iter()
+                .map(move |feature| format!("{krate}/{feature}"))
+        })
+        .collect();
+    let selected = selected.join(",");
+    for command in ["clippy", "test"] {
+        let mut args = vec![command];
+        for krate in FEATURE_CRATES {
+            args.extend(["-p", krate]);
+        }
+        args.push("--no-default-features");
+        if !selected.is_empty() {
+            args.extend(["--features", &selected]);
+        }
+        if command == "clippy" {
+            args.extend(["--all-targets", "--", "-D", "warnings"]);
+        }
+        eprintln!("xtask ci: {command}, {name} (cargo {})", args.join(" "));
+        cargo(&args, &[]).map_err(|e| format!("ci step '{command}, {name}' failed: {e}"))?;
+    }
+    Ok(())
+}
+
 fn ci() -> Result<(), String> {
     system::ensure_packages()?;
     for step in CI_STEPS {
         eprintln!("xtask ci: {} (cargo {})", step.name, step.args.join(" "));
         cargo(step.args, step.env).map_err(|e| format!("ci step '{}' failed: {e}", step.name))?;
+    }
+    for (name, features) in FEATURE_SETS {
+        feature_combination(name, features)?;
     }
     python::ci(workspace_root()).map_err(|e| format!("ci step 'python' failed: {e}"))?;
     eprintln!("xtask ci: all steps passed");

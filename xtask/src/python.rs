@@ -1,5 +1,6 @@
 //! The Python steps of `ci`: a virtualenv with pinned tools, the extension built into it, and
-//! pytest on the Python package's tests (and the gateway's SDK tests, when present).
+//! pytest on the Python package's tests (and the gateway's SDK tests, when present); and the
+//! Python benchmark of `bench`, on a release build in a virtualenv of its own.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -15,6 +16,17 @@ const TEST_DIRS: &[&str] = &[
     "bindings/python/tests",
     "crates/budgetllm-gateway/tests/sdk",
 ];
+/// The Python benchmark script.
+const BENCH_SCRIPT: &str = "bindings/python/benches/bench_client.py";
+
+/// How the extension is compiled.
+#[derive(Clone, Copy)]
+enum Build {
+    /// The tests need no speed, CI needs the time.
+    Debug,
+    /// Benchmarks: a debug build's timings say nothing.
+    Release,
+}
 
 /// Runs the Python steps from the workspace root `root`.
 pub(crate) fn ci(root: &Path) -> Result<(), String> {
@@ -24,7 +36,7 @@ pub(crate) fn ci(root: &Path) -> Result<(), String> {
     prepare_venv(root, &venv)?;
 
     eprintln!("xtask ci: build the Python package (maturin build, debug) and install it");
-    install_wheel(root, &venv, &target.join("python-wheels"))?;
+    install_wheel(root, &venv, &target.join("python-wheels"), Build::Debug)?;
 
     eprintln!("xtask ci: build the test programs");
     cargo(
@@ -48,6 +60,49 @@ pub(crate) fn ci(root: &Path) -> Result<(), String> {
         pytest(&venv, &tests, &target)?;
     }
     Ok(())
+}
+
+/// Runs the Python benchmark from the workspace root `root`: the release extension in a
+/// virtualenv of its own (so the tests' debug build in `python-venv` is left alone), the
+/// release fake provider as the upstream, then the script, which prints its results.
+pub(crate) fn bench(root: &Path) -> Result<(), String> {
+    let target = target_dir(root);
+    let venv = target.join("python-bench-venv");
+    eprintln!("xtask bench: python environment ({})", venv.display());
+    prepare_venv(root, &venv)?;
+
+    eprintln!("xtask bench: build the Python package (maturin build --release) and install it");
+    install_wheel(
+        root,
+        &venv,
+        &target.join("python-bench-wheels"),
+        Build::Release,
+    )?;
+
+    eprintln!("xtask bench: build the fake provider (release)");
+    cargo(
+        &[
+            "build",
+            "--release",
+            "-p",
+            "budgetllm-test-support",
+            "--bin",
+            "fake-provider",
+        ],
+        &[],
+    )?;
+
+    eprintln!("xtask bench: python {BENCH_SCRIPT}");
+    run(
+        Command::new(venv.join("bin/python"))
+            .arg(root.join(BENCH_SCRIPT))
+            .env(
+                "FAKE_PROVIDER_BIN",
+                target.join("release").join("fake-provider"),
+            )
+            .env("PYTHONDONTWRITEBYTECODE", "1"),
+        "the Python benchmark",
+    )
 }
 
 /// `CARGO_TARGET_DIR`, else the workspace's `target/`.
@@ -97,17 +152,22 @@ fn prepare_venv(root: &Path, venv: &Path) -> Result<(), String> {
     std::fs::write(&stamp, wanted).map_err(|e| format!("cannot write {}: {e}", stamp.display()))
 }
 
-/// Builds the package's wheel (a debug build: the tests need no speed, CI needs the time) and
-/// installs it into the virtualenv, so the tests import what a user would install.
-fn install_wheel(root: &Path, venv: &Path, wheels: &Path) -> Result<(), String> {
+/// Builds the package's wheel and installs it into the virtualenv, so the tests and the
+/// benchmark import what a user would install.
+fn install_wheel(root: &Path, venv: &Path, wheels: &Path, build: Build) -> Result<(), String> {
     // Only this build's wheel may be there: it is installed by its folder, not its name.
     if wheels.exists() {
         std::fs::remove_dir_all(wheels)
             .map_err(|e| format!("cannot clear {}: {e}", wheels.display()))?;
     }
+    let mut maturin = Command::new(venv.join("bin/maturin"));
+    maturin.args(["build", "--quiet"]);
+    if let Build::Release = build {
+        maturin.arg("--release");
+    }
     run(
-        Command::new(venv.join("bin/maturin"))
-            .args(["build", "--quiet", "--manifest-path"])
+        maturin
+            .arg("--manifest-path")
             .arg(root.join(PACKAGE).join("Cargo.toml"))
             .arg("--interpreter")
             .arg(venv.join("bin/python"))

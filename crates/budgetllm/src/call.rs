@@ -174,9 +174,11 @@ impl Inner {
     /// client's own; a refusal by the second releases the first. In soft mode, alerts when a
     /// reservation goes over a limit.
     async fn reserve(&self, prepared: &PreparedRequest) -> Result<Reservations, Error> {
+        // A large prompt is counted off this thread, so other calls go on meanwhile.
         let estimate = self
             .prices
-            .estimate(&prepared.request.model, &prepared.body)?;
+            .estimate_async(&prepared.request.model, &prepared.body)
+            .await?;
         let scope = match &self.scope {
             Some(scope) => Some(
                 scope

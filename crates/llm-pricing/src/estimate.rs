@@ -10,12 +10,25 @@ use budget_core::Money;
 use serde_json::Value;
 
 use crate::fees::{ServerToolUses, request_fees};
-use crate::request_fields::{ByReference, bound_input, invalid};
-use crate::{ModelPrice, PricingError, ServiceTier, TokenPrices};
+use crate::piece_count::Encoding;
+use crate::request_fields::{ByReference, bound_input, invalid, text_bytes};
+use crate::{ModelPrice, PricingError, ServiceTier, TokenMemo, TokenPrices};
 
 /// The output bound when the request sets no `max_completion_tokens` / `max_tokens` and the
 /// table knows neither the model's max output nor its context window.
 pub const DEFAULT_MAX_OUTPUT_TOKENS: u64 = 131_072;
+
+/// Requests with more text than this (in UTF-8 bytes) are counted exactly only up to here:
+/// above it, [`PriceTable::estimate`](crate::PriceTable::estimate) bounds their tokens by
+/// their bytes ([`TokenCounting::Utf8Bytes`]) unless
+/// [`PriceTable::with_exact_counting_limit`](crate::PriceTable::with_exact_counting_limit)
+/// says otherwise. 8 MiB is about two million tokens, more than any model's context window.
+pub const DEFAULT_EXACT_COUNTING_LIMIT: usize = 8 * 1024 * 1024;
+
+/// Requests with at most this much text (in UTF-8 bytes) are estimated on the calling thread
+/// by [`PriceTable::estimate_async`](crate::PriceTable::estimate_async); larger ones on the
+/// crate's counting threads. Counting 16 KiB takes about half a millisecond.
+pub const INLINE_ESTIMATE_BYTES: usize = 16 * 1024;
 
 /// How input tokens were counted for an [`Estimate`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -26,7 +39,10 @@ pub enum TokenCounting {
     /// Exactly, with OpenAI's `cl100k_base` encoding (gpt-4, gpt-3.5).
     Cl100kBase,
     /// An upper bound for any tokenizer: one token per UTF-8 byte. Every byte-level BPE or
-    /// byte-fallback tokenizer emits at most one token per byte of text.
+    /// byte-fallback tokenizer emits at most one token per byte of text (tiktoken's tokens
+    /// are non-empty byte strings). Used for models without a known encoding, and for every
+    /// model when a request's text is over the table's
+    /// [exact counting limit](crate::PriceTable::with_exact_counting_limit).
     Utf8Bytes,
 }
 
@@ -58,14 +74,24 @@ impl TokenCounting {
     }
 
     /// Tokens in `text` under this counting (an upper bound for [`TokenCounting::Utf8Bytes`]).
+    ///
+    /// Exact counts are tiktoken's own, made faster for ASCII text: it is split into
+    /// tiktoken's pieces without a regex engine and each piece's count is remembered per
+    /// thread, so only pieces never seen before run through tiktoken (other text runs through
+    /// it whole). Counts of texts of [`TOKEN_MEMO_MIN_BYTES`](crate::TOKEN_MEMO_MIN_BYTES) or
+    /// more are kept in the process-wide [`TokenMemo`], so counting the same text again costs
+    /// a SHA-256 of it instead of a count.
     pub fn count(self, text: &str) -> u64 {
-        let tokens = match self {
-            // The encodings load on first use, once per process.
-            TokenCounting::O200kBase => tiktoken_rs::o200k_base_singleton().count_ordinary(text),
-            TokenCounting::Cl100kBase => tiktoken_rs::cl100k_base_singleton().count_ordinary(text),
-            TokenCounting::Utf8Bytes => text.len(),
-        };
-        tokens as u64
+        // The encodings load on first use, once per process.
+        match self {
+            TokenCounting::O200kBase => {
+                TokenMemo::count_with(self, text, |text| Encoding::O200k.count(text))
+            }
+            TokenCounting::Cl100kBase => {
+                TokenMemo::count_with(self, text, |text| Encoding::Cl100k.count(text))
+            }
+            TokenCounting::Utf8Bytes => text.len() as u64,
+        }
     }
 }
 
@@ -84,6 +110,13 @@ impl TokenCounting {
 ///   (`image_url`, `input_audio`, `file` / `file_id`, `video_url`, Anthropic `image` and
 ///   `document` blocks) — adds the model's `max_input_tokens` once (no prompt can be longer);
 ///   a model without one refuses such requests ([`PricingError::UnboundedInput`]).
+///   A request with more text than the table's
+///   [exact counting limit](crate::PriceTable::with_exact_counting_limit) (default
+///   [`DEFAULT_EXACT_COUNTING_LIMIT`]) is counted at one token per byte whatever the model
+///   ([`TokenCounting::Utf8Bytes`]), so a huge prompt costs a walk over its bytes, not a
+///   tokenizer run. That bound is about four times the exact count for English text on
+///   OpenAI's encodings, so such a request reserves up to about four times its real input
+///   cost (and the larger per-message allowance of other tokenizers).
 /// - **Output tokens** — the larger of `max_completion_tokens` and `max_tokens`, else the
 ///   model's max output, else its context window, else [`DEFAULT_MAX_OUTPUT_TOKENS`]; times
 ///   `n`; plus the `prediction` text (rejected predicted tokens are billed as output).
@@ -136,8 +169,14 @@ impl Estimate {
         price: &ModelPrice,
         request: &Value,
         allowed_fields: &BTreeSet<String>,
+        exact_counting_limit: usize,
     ) -> Result<Estimate, PricingError> {
-        let counting = TokenCounting::for_model(model);
+        // Above the limit, one token per byte bounds any tokenizer at memory speed.
+        let counting = if text_bytes(request, exact_counting_limit) > exact_counting_limit {
+            TokenCounting::Utf8Bytes
+        } else {
+            TokenCounting::for_model(model)
+        };
         let bound = bound_input(counting, request, allowed_fields)?;
         let by_reference_tokens = match bound.by_reference {
             ByReference::Nothing => 0,

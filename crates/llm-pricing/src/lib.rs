@@ -43,6 +43,15 @@
 //!   output the request allows, and prices both at the dearest reachable size tier and service
 //!   tier (a `"priority"` or `"auto"` request is reserved at priority prices), audio included,
 //!   plus the request's fees — the amount a budget must reserve before the call.
+//! - **Counting is cheap where it can be, and off the caller's thread where it cannot.**
+//!   Exact counts are tiktoken's, with ASCII text split into tiktoken's pieces by hand and
+//!   each piece counted once per thread; they are memoised process-wide by the SHA-256 of
+//!   their text ([`TokenMemo`]), so a conversation re-sent with a new message counts only
+//!   that message.
+//!   [`PriceTable::estimate_async`] counts requests over [`INLINE_ESTIMATE_BYTES`] on the
+//!   crate's own threads, so an async executor is never held up by a large prompt. A request
+//!   with more text than [`PriceTable::with_exact_counting_limit`] (default 8 MiB) is bounded
+//!   at one token per byte instead of counted.
 //! - **Every field of a request is accounted for.** Every top-level field reaches the
 //!   provider, so each is counted as input ([`COUNTED_REQUEST_FIELDS`]: `messages`, `system`,
 //!   `instructions`, `documents`, `prediction`, `tools`, …), known to carry none
@@ -79,25 +88,34 @@
 //! # Ok::<(), llm_pricing::PricingError>(())
 //! ```
 
+mod background;
 mod builtin;
 mod cost;
 mod error;
 mod estimate;
 mod fees;
 mod litellm;
+mod piece_count;
 mod price;
 mod request_fields;
 mod service_tier;
 mod table;
+mod token_memo;
 mod usage;
 
 pub use cost::Cost;
 pub use error::PricingError;
-pub use estimate::{DEFAULT_MAX_OUTPUT_TOKENS, Estimate, TokenCounting};
+pub use estimate::{
+    DEFAULT_EXACT_COUNTING_LIMIT, DEFAULT_MAX_OUTPUT_TOKENS, Estimate, INLINE_ESTIMATE_BYTES,
+    TokenCounting,
+};
 pub use price::{
     ModelPrice, SearchContextSize, ServiceTierPrices, SizeTier, TokenPrices, WebSearchPrices,
 };
 pub use request_fields::{COUNTED_REQUEST_FIELDS, NO_INPUT_REQUEST_FIELDS};
 pub use service_tier::ServiceTier;
 pub use table::{PriceTable, ResolvedModel, TableEntry};
+pub use token_memo::{
+    DEFAULT_TOKEN_MEMO_CAPACITY, TOKEN_MEMO_MIN_BYTES, TokenMemo, TokenMemoStats,
+};
 pub use usage::Usage;

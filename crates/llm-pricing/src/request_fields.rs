@@ -365,3 +365,36 @@ fn by_reference_in(value: &Value) -> ByReference {
         _ => ByReference::Nothing,
     }
 }
+
+/// About how many bytes of text `request` holds — every string and object key, plus one per
+/// other value — stopping early once the total passes `stop_above`, so a check against a
+/// limit costs at most a walk over that much of the request.
+pub(crate) fn text_bytes(request: &Value, stop_above: usize) -> usize {
+    // Children are walked lazily, so stopping early never touches the rest of a large array.
+    let mut total = 0usize;
+    let mut pending: Vec<Box<dyn Iterator<Item = (usize, &Value)> + '_>> =
+        vec![Box::new(std::iter::once((0, request)))];
+    while total <= stop_above {
+        let Some(children) = pending.last_mut() else {
+            break;
+        };
+        let Some((key_bytes, value)) = children.next() else {
+            pending.pop();
+            continue;
+        };
+        let own_bytes = match value {
+            Value::String(text) => text.len(),
+            Value::Array(items) => {
+                pending.push(Box::new(items.iter().map(|item| (0, item))));
+                1
+            }
+            Value::Object(fields) => {
+                pending.push(Box::new(fields.iter().map(|(key, v)| (key.len(), v))));
+                1
+            }
+            Value::Null | Value::Bool(_) | Value::Number(_) => 1,
+        };
+        total = total.saturating_add(key_bytes).saturating_add(own_bytes);
+    }
+    total
+}

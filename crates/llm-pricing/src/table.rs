@@ -11,9 +11,11 @@ use crate::fees::{ServerToolUses, request_fees};
 use crate::litellm::{
     self, SourceEntry, SourcePrices, SourceServiceTier, SourceWebSearch, Strictness,
 };
+use crate::request_fields::text_bytes;
 use crate::{
-    Cost, Estimate, ModelPrice, PricingError, ServiceTier, ServiceTierPrices, SizeTier,
-    TokenPrices, Usage, WebSearchPrices, builtin,
+    Cost, DEFAULT_EXACT_COUNTING_LIMIT, Estimate, INLINE_ESTIMATE_BYTES, ModelPrice, PricingError,
+    ServiceTier, ServiceTierPrices, SizeTier, TokenPrices, Usage, WebSearchPrices, background,
+    builtin,
 };
 
 /// How many close names an [`PricingError::UnknownModel`] suggests.
@@ -69,6 +71,8 @@ struct Inner {
     fallback: Option<ModelPrice>,
     /// Request fields the user allowed at their own risk (see `allow_request_fields`).
     allowed_request_fields: BTreeSet<String>,
+    /// Requests with more text bytes are counted by the byte bound.
+    exact_counting_limit: usize,
 }
 
 /// Model prices by name: the embedded table built from public data, extended or overridden by
@@ -141,19 +145,25 @@ impl PriceTable {
                 lowercase,
                 fallback,
                 allowed_request_fields: BTreeSet::new(),
+                exact_counting_limit: DEFAULT_EXACT_COUNTING_LIMIT,
             }),
         })
     }
 
-    /// This table's settings (fallback price, allowed request fields) over `definitions`.
+    /// This table's settings (fallback price, allowed request fields, exact counting limit)
+    /// over `definitions`.
     fn rebuilt(&self, definitions: BTreeMap<String, Definition>) -> Result<PriceTable, AliasError> {
         let table = PriceTable::from_definitions(definitions, self.inner.fallback.clone())?;
-        Ok(table.with_allowed_fields(self.inner.allowed_request_fields.clone()))
+        Ok(table.with_settings(|inner| {
+            inner.allowed_request_fields = self.inner.allowed_request_fields.clone();
+            inner.exact_counting_limit = self.inner.exact_counting_limit;
+        }))
     }
 
-    fn with_allowed_fields(self, fields: BTreeSet<String>) -> PriceTable {
+    /// This table with `change` made to its settings (copied first if shared).
+    fn with_settings(self, change: impl FnOnce(&mut Inner)) -> PriceTable {
         let mut inner = Arc::unwrap_or_clone(self.inner);
-        inner.allowed_request_fields = fields;
+        change(&mut inner);
         PriceTable {
             inner: Arc::new(inner),
         }
@@ -180,11 +190,41 @@ impl PriceTable {
     /// [`PricingError::UnknownModel`]. Unknown models are then estimated with the byte-count
     /// token bound and, unless `price` sets one, the default output limit.
     pub fn with_fallback_price(self, price: ModelPrice) -> PriceTable {
-        let mut inner = Arc::unwrap_or_clone(self.inner);
-        inner.fallback = Some(price);
-        PriceTable {
-            inner: Arc::new(inner),
-        }
+        self.with_settings(|inner| inner.fallback = Some(price))
+    }
+
+    /// Counts requests with more than `bytes` of text (UTF-8 bytes of every string and key)
+    /// at one token per byte ([`TokenCounting::Utf8Bytes`](crate::TokenCounting::Utf8Bytes))
+    /// instead of exactly. Default:
+    /// [`DEFAULT_EXACT_COUNTING_LIMIT`] (8 MiB).
+    ///
+    /// Exact counting runs at tens of megabytes per second; the byte bound at memory speed.
+    /// So the limit caps what one request can cost in counting, at the price of reserving
+    /// more for requests above it: about four times the exact input count for English text
+    /// on OpenAI's encodings. The reservation stays an upper bound either way.
+    ///
+    /// ```
+    /// use llm_pricing::{PriceTable, TokenCounting};
+    /// use serde_json::json;
+    ///
+    /// let request = json!({"max_tokens": 10,
+    ///     "messages": [{"role": "user", "content": "word ".repeat(1_000)}]});
+    /// let exact = PriceTable::builtin().estimate("gpt-4o-mini", &request)?;
+    /// assert_eq!(exact.counting, TokenCounting::O200kBase);
+    /// let bounded = PriceTable::builtin()
+    ///     .with_exact_counting_limit(1_024)
+    ///     .estimate("gpt-4o-mini", &request)?;
+    /// assert_eq!(bounded.counting, TokenCounting::Utf8Bytes);
+    /// assert!(bounded.input_tokens >= 5_000 && bounded.input_tokens > exact.input_tokens);
+    /// # Ok::<(), llm_pricing::PricingError>(())
+    /// ```
+    pub fn with_exact_counting_limit(self, bytes: usize) -> PriceTable {
+        self.with_settings(|inner| inner.exact_counting_limit = bytes)
+    }
+
+    /// The limit set with [`with_exact_counting_limit`](Self::with_exact_counting_limit).
+    pub fn exact_counting_limit(&self) -> usize {
+        self.inner.exact_counting_limit
     }
 
     /// Lets [`estimate`](Self::estimate) accept top-level request fields it does not know, at
@@ -214,9 +254,8 @@ impl PriceTable {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        let mut allowed = self.inner.allowed_request_fields.clone();
-        allowed.extend(fields.into_iter().map(Into::into));
-        self.with_allowed_fields(allowed)
+        let fields = fields.into_iter().map(Into::into);
+        self.with_settings(|inner| inner.allowed_request_fields.extend(fields))
     }
 
     /// The request fields allowed with [`allow_request_fields`](Self::allow_request_fields),
@@ -427,7 +466,41 @@ impl PriceTable {
             resolved.price,
             request,
             &self.inner.allowed_request_fields,
+            self.inner.exact_counting_limit,
         )
+    }
+
+    /// [`estimate`](Self::estimate) for async callers: the same result, but a request with
+    /// more than [`INLINE_ESTIMATE_BYTES`] of text is counted on the crate's own counting
+    /// threads (one fewer than the cores, at least one; started on first use) while the caller waits, so a large prompt
+    /// never holds up the executor's thread for more than the time to copy it. Smaller
+    /// requests are estimated at once on the calling thread. Works with any async runtime.
+    ///
+    /// A large request is copied for the counting threads and waits its turn there when they
+    /// are busy; dropping the future before its turn comes skips its count.
+    ///
+    /// ```
+    /// use llm_pricing::PriceTable;
+    /// use serde_json::json;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), llm_pricing::PricingError> {
+    /// let request = json!({"max_tokens": 100,
+    ///     "messages": [{"role": "user", "content": "A long document. ".repeat(10_000)}]});
+    /// let table = PriceTable::builtin();
+    /// let worst = table.estimate_async("gpt-4o-mini", &request).await?;
+    /// assert_eq!(worst, table.estimate("gpt-4o-mini", &request)?);
+    /// # Ok(()) }
+    /// ```
+    pub async fn estimate_async(
+        &self,
+        model: &str,
+        request: &Value,
+    ) -> Result<Estimate, PricingError> {
+        if text_bytes(request, INLINE_ESTIMATE_BYTES) <= INLINE_ESTIMATE_BYTES {
+            return self.estimate(model, request);
+        }
+        let (table, model, request) = (self.clone(), model.to_owned(), request.clone());
+        background::spawn(move || table.estimate(&model, &request)).await
     }
 
     /// The number of names in the table (priced models and aliases).

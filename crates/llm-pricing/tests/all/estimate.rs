@@ -401,3 +401,85 @@ fn bad_requests_are_errors() {
         Err(PricingError::UnknownModel { .. })
     ));
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Above the exact counting limit the byte bound takes over, and still never counts
+    /// fewer tokens than tiktoken.
+    #[test]
+    fn the_byte_bound_above_the_exact_counting_limit_is_never_below_tiktoken(
+        model in prop::sample::select(OPENAI_MODELS.to_vec()),
+        request in request(),
+        limit in 0usize..2_000,
+    ) {
+        let table = PriceTable::builtin().with_exact_counting_limit(limit);
+        prop_assert_eq!(table.exact_counting_limit(), limit);
+        let e = table.estimate(model, &request).unwrap();
+        let exact = estimate(model, &request);
+        if e.counting == TokenCounting::Utf8Bytes {
+            prop_assert!(e.input_tokens >= exact.input_tokens);
+        } else {
+            prop_assert_eq!(&e, &exact);
+        }
+        prop_assert!(e.input_tokens >= tiktoken_count(model, &request));
+        prop_assert!(e.cost >= exact.cost);
+    }
+}
+
+#[test]
+fn requests_over_the_exact_counting_limit_are_counted_by_their_bytes() {
+    let text = "All work and no play makes a long prompt. ".repeat(400);
+    let request = json!({"max_tokens": 10, "messages": [{"role": "user", "content": text}]});
+    assert_eq!(
+        PriceTable::builtin().exact_counting_limit(),
+        llm_pricing::DEFAULT_EXACT_COUNTING_LIMIT
+    );
+    let exact = estimate("gpt-4o-mini", &request);
+    assert_eq!(exact.counting, TokenCounting::O200kBase);
+
+    let table = PriceTable::builtin().with_exact_counting_limit(text.len() / 2);
+    let bounded = table.estimate("gpt-4o-mini", &request).unwrap();
+    assert_eq!(bounded.counting, TokenCounting::Utf8Bytes);
+    assert!(bounded.input_tokens >= text.len() as u64);
+    assert!(bounded.input_tokens > 4 * exact.input_tokens);
+    assert!(bounded.cost > exact.cost);
+    // The setting survives adding prices to the table.
+    let extended = table.with_price(
+        "my-model",
+        llm_pricing::ModelPrice::per_million_usd(1.0, 2.0).unwrap(),
+    );
+    assert_eq!(extended.exact_counting_limit(), text.len() / 2);
+
+    let roomy = PriceTable::builtin().with_exact_counting_limit(text.len() * 2);
+    assert_eq!(roomy.estimate("gpt-4o-mini", &request).unwrap(), exact);
+}
+
+#[test]
+fn estimate_async_agrees_with_estimate_inline_and_on_the_counting_threads() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let small = json!({"max_tokens": 10, "messages": [{"role": "user", "content": "Hi there"}]});
+    let paragraph = "Counting a large prompt must not hold up the executor. ";
+    let large = json!({"max_tokens": 10, "messages": [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": paragraph.repeat(2 * llm_pricing::INLINE_ESTIMATE_BYTES / paragraph.len())},
+    ]});
+    let table = PriceTable::builtin();
+    for request in [&small, &large] {
+        for model in ["gpt-4o-mini", "gpt-4", "claude-3.5-sonnet"] {
+            let background = runtime.block_on(table.estimate_async(model, request));
+            assert_eq!(background.unwrap(), table.estimate(model, request).unwrap());
+        }
+    }
+    // Errors come back the same way.
+    let refused = json!({"messages": [{"role": "user", "content": paragraph.repeat(1_000)}],
+                         "mcp_servers": [{"url": "https://example.com"}]});
+    let error = runtime
+        .block_on(table.estimate_async("gpt-4o-mini", &refused))
+        .unwrap_err();
+    assert!(
+        matches!(error, PricingError::UncountedRequestField { field } if field == "mcp_servers")
+    );
+}
