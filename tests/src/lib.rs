@@ -19,3 +19,17 @@ pub use fixtures::{fixture, fixture_json, fixture_path};
 pub use redis_cluster::RedisCluster;
 pub use redis_server::RedisServer;
 pub use shared_server::SharedServer;
+
+/// The name the test harness knows a test by, for `--exact` when a test re-runs its own binary
+/// as a child process: `module_path` (pass `module_path!()`) without the crate, then `name`.
+///
+/// ```
+/// assert_eq!(budgetllm_test_support::exact_test_name("all::fleet", "t"), "fleet::t");
+/// assert_eq!(budgetllm_test_support::exact_test_name("cli_tests", "t"), "t");
+/// ```
+pub fn exact_test_name(module_path: &str, name: &str) -> String {
+    match module_path.split_once("::") {
+        Some((_, module)) => format!("{module}::{name}"),
+        None => name.to_owned(),
+    }
+}

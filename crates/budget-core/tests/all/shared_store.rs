@@ -95,7 +95,7 @@ pub(crate) async fn hold_reservations_until_killed(ledger: &dyn Ledger) {
 pub(crate) fn run_and_kill_crash_child(module: &str, test: &str, spec: &str) -> Vec<u64> {
     use std::io::{BufRead, BufReader};
     use std::process::{Command, Stdio};
-    let test_name = libtest_name(module, test);
+    let test_name = test_support::exact_test_name(module, test);
     let mut child = Command::new(std::env::current_exe().expect("test binary"))
         .args(["--exact", &test_name, "--nocapture", "--test-threads=1"])
         .env(CRASH_CHILD_ENV, spec)
@@ -118,15 +118,6 @@ pub(crate) fn run_and_kill_crash_child(module: &str, test: &str, spec: &str) -> 
         "the child was killed, it did not exit cleanly"
     );
     ids.split(',').map(|id| id.parse().expect("id")).collect()
-}
-
-/// The name the test harness knows a test by: its module path without the crate's name, then
-/// the function's name (`redis_ledger::a_test` for `all::redis_ledger` and `a_test`).
-fn libtest_name(module: &str, test: &str) -> String {
-    match module.split_once("::") {
-        Some((_crate, path)) => format!("{path}::{test}"),
-        None => test.to_owned(),
-    }
 }
 
 /// After the child holding [`CRASH_AMOUNTS`] was killed: its reservations are still held until

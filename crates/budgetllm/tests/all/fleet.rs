@@ -127,15 +127,6 @@ struct FleetReport {
     refused: u64,
 }
 
-/// The full name of test `name` of this module, as the test harness filters it
-/// (`fleet::name`: the module path without the crate).
-fn in_this_module(name: &str) -> String {
-    let module = module_path!()
-        .split_once("::")
-        .map_or("", |(_, module)| module);
-    format!("{module}::{name}")
-}
-
 /// Runs [`PROCESSES`] children of `test_name` on `store` at once and collects their reports.
 async fn run_fleet(
     test_name: &str,
@@ -148,7 +139,7 @@ async fn run_fleet(
             tokio::process::Command::new(std::env::current_exe().expect("test binary"))
                 .args([
                     "--exact",
-                    &in_this_module(test_name),
+                    &test_support::exact_test_name(module_path!(), test_name),
                     "--nocapture",
                     "--test-threads=1",
                 ])

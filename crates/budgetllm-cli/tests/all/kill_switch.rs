@@ -5,13 +5,11 @@
 //! The agents are this test binary re-run as child processes (`--exact <test name>`), told by
 //! [`AGENT_REDIS_URL`] to act as an agent.
 
-mod common;
-
 use std::process::Stdio;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::common::{assert_ok, budgetllm};
 use budgetllm::{ChatRequest, Client, Error, Message};
-use common::{assert_ok, budgetllm};
 use test_support::RedisServer;
 use test_support::fake_provider::{FakeProvider, FakeReply, FakeUsage};
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -126,7 +124,12 @@ async fn budgetllm_pause_stops_every_process_on_its_next_call_and_resume_restart
     let mut agents: Vec<(Child, _)> = (0..AGENTS)
         .map(|_| {
             let mut child = Command::new(std::env::current_exe().expect("test binary"))
-                .args(["--exact", TEST_NAME, "--nocapture", "--test-threads=1"])
+                .args([
+                    "--exact",
+                    &test_support::exact_test_name(module_path!(), TEST_NAME),
+                    "--nocapture",
+                    "--test-threads=1",
+                ])
                 .env(AGENT_REDIS_URL, server.url())
                 .env(AGENT_BASE_URL, fake.base_url())
                 .stdout(Stdio::piped())

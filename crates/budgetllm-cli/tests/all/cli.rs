@@ -1,17 +1,15 @@
 //! The real `budgetllm` binary against a real Redis and a real SQLite file: the kill switch
 //! reaches running ledgers, status reports the shared figures, and mistakes get exit code 2.
 
-mod common;
-
 use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::common::{assert_ok, budgetllm, stderr, stdout};
 use budget_core::{
     BudgetError, Enforcement, Ledger, Limits, Money, Periods, RedisLedger, ReserveRequest,
     SqliteLedger,
 };
-use common::{assert_ok, budgetllm, stderr, stdout};
 use test_support::RedisServer;
 use time::OffsetDateTime;
 

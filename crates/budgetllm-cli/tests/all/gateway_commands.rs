@@ -1,13 +1,11 @@
 //! `budgetllm keys …` and `budgetllm serve` as a user runs them: keys made without a server
 //! work in a running gateway, the gateway stops cleanly on SIGTERM, bad settings are refused.
 
-mod common;
-
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::{assert_ok, budgetllm, stderr, stdout};
+use crate::common::{assert_ok, budgetllm, stderr, stdout};
 use serde_json::{Value, json};
 use test_support::RedisServer;
 use test_support::fake_provider::{FakeProvider, FakeReply};
