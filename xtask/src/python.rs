@@ -39,17 +39,9 @@ pub(crate) fn ci(root: &Path) -> Result<(), String> {
     install_wheel(root, &venv, &target.join("python-wheels"), Build::Debug)?;
 
     eprintln!("xtask ci: build the test programs");
-    cargo(
-        &[
-            "build",
-            "-p",
-            "budgetllm-cli",
-            "-p",
-            "budgetllm-test-support",
-            "--bins",
-        ],
-        &[],
-    )?;
+    // The same packages and features as the Rust test step, so the libraries it built are
+    // reused instead of rebuilt with another feature set.
+    cargo(&["build", "--workspace", "--all-features", "--bins"], &[])?;
 
     for (index, dir) in TEST_DIRS.iter().enumerate() {
         let tests = root.join(dir);
