@@ -50,8 +50,8 @@ pub use config::{
 };
 pub use gateway::{Gateway, open_keys, shutdown_signal};
 pub use keys::{
-    CreatedKey, KEY_PREFIX, KeyDetails, KeyError, KeyRecord, KeyStore, KeyUpdate, Keys, NewKey,
-    RedisKeyStore, SqliteKeyStore,
+    BudgetAction, CreatedKey, KEY_PREFIX, KeyDetails, KeyError, KeyRecord, KeyStore, KeyUpdate,
+    Keys, NewKey, RedisKeyStore, SqliteKeyStore,
 };
 
 /// What building or starting the gateway can fail with.

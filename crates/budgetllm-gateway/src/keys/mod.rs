@@ -21,6 +21,19 @@ pub use secret::KEY_PREFIX;
 pub use sqlite::SqliteKeyStore;
 pub use store::KeyStore;
 
+/// What an operator does to a key's budget (`POST /admin/keys/{id}/{action}`,
+/// `budgetllm keys pause|resume|reset`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BudgetAction {
+    /// Refuse the key's calls, cached ones included, until resumed.
+    Pause,
+    /// Lift the pause.
+    Resume,
+    /// Zero the settled spend in every window.
+    Reset,
+}
+
 /// How often a change is retried when another admin changed the same key meanwhile.
 const REPLACE_ATTEMPTS: usize = 8;
 
@@ -239,10 +252,7 @@ impl Keys {
     /// # Errors
     /// [`KeyError::NotFound`], [`KeyError::Budget`], [`KeyError::Unavailable`].
     pub async fn pause(&self, id: &str) -> Result<KeyDetails, KeyError> {
-        let record = self.get(id).await?;
-        let ledger = self.budgets.ledger(&record.id).map_err(KeyError::Budget)?;
-        ledger.pause().await.map_err(KeyError::Budget)?;
-        self.details_of(record).await
+        self.apply(id, BudgetAction::Pause).await
     }
 
     /// Lifts [`pause`](Self::pause).
@@ -250,10 +260,7 @@ impl Keys {
     /// # Errors
     /// As [`pause`](Self::pause).
     pub async fn resume(&self, id: &str) -> Result<KeyDetails, KeyError> {
-        let record = self.get(id).await?;
-        let ledger = self.budgets.ledger(&record.id).map_err(KeyError::Budget)?;
-        ledger.resume().await.map_err(KeyError::Budget)?;
-        self.details_of(record).await
+        self.apply(id, BudgetAction::Resume).await
     }
 
     /// Zeroes the key's settled spend in every window (calls in flight and the pause flag are
@@ -262,9 +269,22 @@ impl Keys {
     /// # Errors
     /// As [`pause`](Self::pause).
     pub async fn reset(&self, id: &str) -> Result<KeyDetails, KeyError> {
+        self.apply(id, BudgetAction::Reset).await
+    }
+
+    /// Does `action` to the key's budget and returns the key with its new status.
+    ///
+    /// # Errors
+    /// As [`pause`](Self::pause).
+    pub async fn apply(&self, id: &str, action: BudgetAction) -> Result<KeyDetails, KeyError> {
         let record = self.get(id).await?;
         let ledger = self.budgets.ledger(&record.id).map_err(KeyError::Budget)?;
-        ledger.reset().await.map_err(KeyError::Budget)?;
+        match action {
+            BudgetAction::Pause => ledger.pause().await,
+            BudgetAction::Resume => ledger.resume().await,
+            BudgetAction::Reset => ledger.reset().await,
+        }
+        .map_err(KeyError::Budget)?;
         self.details_of(record).await
     }
 

@@ -15,7 +15,7 @@ use serde_json::json;
 use super::{bearer, respond};
 use crate::api_error::ApiError;
 use crate::gateway::Shared;
-use crate::keys::{KeyUpdate, NewKey};
+use crate::keys::{BudgetAction, KeyUpdate, NewKey};
 
 /// The admin routes.
 pub(super) fn router() -> Router<Arc<Shared>> {
@@ -25,9 +25,7 @@ pub(super) fn router() -> Router<Arc<Shared>> {
             "/admin/keys/{id}",
             get(show_key).patch(update_key).delete(revoke_key),
         )
-        .route("/admin/keys/{id}/pause", post(pause_key))
-        .route("/admin/keys/{id}/resume", post(resume_key))
-        .route("/admin/keys/{id}/reset", post(reset_key))
+        .route("/admin/keys/{id}/{action}", post(key_budget_action))
         .route("/admin/status", get(status))
         .route("/admin/pause", post(pause))
         .route("/admin/resume", post(resume))
@@ -131,45 +129,16 @@ async fn revoke_key(
     )
 }
 
-async fn pause_key(
+/// `POST /admin/keys/{id}/pause|resume|reset`.
+async fn key_budget_action(
     _: Admin,
     State(shared): State<Arc<Shared>>,
-    Path(id): Path<String>,
+    Path((id, action)): Path<(String, BudgetAction)>,
 ) -> Response {
     respond(
         shared
             .keys
-            .pause(&id)
-            .await
-            .map(Json)
-            .map_err(|e| ApiError::from_keys(&e)),
-    )
-}
-
-async fn resume_key(
-    _: Admin,
-    State(shared): State<Arc<Shared>>,
-    Path(id): Path<String>,
-) -> Response {
-    respond(
-        shared
-            .keys
-            .resume(&id)
-            .await
-            .map(Json)
-            .map_err(|e| ApiError::from_keys(&e)),
-    )
-}
-
-async fn reset_key(
-    _: Admin,
-    State(shared): State<Arc<Shared>>,
-    Path(id): Path<String>,
-) -> Response {
-    respond(
-        shared
-            .keys
-            .reset(&id)
+            .apply(&id, action)
             .await
             .map(Json)
             .map_err(|e| ApiError::from_keys(&e)),
