@@ -3,11 +3,13 @@
 //! - `ci`: everything CI checks, in order, stopping at the first failure: the system packages
 //!   the tests need (installed with apt-get when missing, as root), formatting, clippy with
 //!   warnings denied, every Rust test (unit, integration, doc), the docs build with warnings
-//!   denied, then the Python package: a virtualenv (`target/python-venv`) with the pinned tools
+//!   denied, clippy and the tests again for each feature combination of the crates with
+//!   features of their own, then the Python package: a virtualenv (`target/python-venv`) with the pinned tools
 //!   of `bindings/python/requirements-ci.txt`, the extension built into it, and pytest.
 //! - `python`: the Python steps of `ci` alone (after `ci`'s system package check).
-//! - `bench [criterion args…]`: every criterion bench of the workspace, then the Python
-//!   benchmark (`bench-python`).
+//! - `bench [criterion args…]`: every bench target of the workspace (the criterion benches,
+//!   which take the arguments, and the gateway's HTTP load bench, which ignores them), then
+//!   the Python benchmark (`bench-python`).
 //! - `bench-python`: the Python benchmark alone: the extension built in release mode into a
 //!   virtualenv of its own (`target/python-bench-venv`), timed against the `openai` SDK on the
 //!   same local upstream.

@@ -1,0 +1,336 @@
+//! The gateway under load, in one run, with an open-loop HTTP load generator at fixed rates
+//! (see `load.rs`) against a local upstream that answers at once:
+//!
+//! 1. straight to the upstream (the baseline every other row is compared with);
+//! 2. through the gateway, uncached (a new prompt every request: cache miss, reserve, call,
+//!    settle, store), with its state in a SQLite file and then in a real `redis-server`;
+//! 3. through the gateway as cache hits (one prompt, answered once upstream), on both stores;
+//! 4. when `LITELLM_BIN` names a LiteLLM proxy executable, through that proxy (skipped, and
+//!    said so, when it is unset);
+//!
+//! and at the end the resident memory after 10,000 keys each made one call, measured in a
+//! fresh run of this program that does only that (so the rows' load and queues are not in it).
+//!
+//! The load generator, the upstream and the gateway share this machine's cores, so every
+//! figure includes their contention. Run: `cargo bench -p budgetllm-gateway --bench
+//! gateway_load` (or `cargo xtask bench`, which runs every bench). Arguments are ignored.
+
+// Printing the results is this program's job.
+#![allow(clippy::print_stdout)]
+
+mod litellm;
+mod load;
+mod memory;
+mod upstream;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use budgetllm_gateway::{Gateway, GatewayConfig, NewKey, ServeOptions};
+use bytes::Bytes;
+use load::{Step, Target, millis};
+use secrecy::ExposeSecret;
+use serde_json::json;
+use tempfile::TempDir;
+use test_support::RedisServer;
+use tokio::runtime::{Handle, Runtime};
+use tokio::sync::oneshot;
+
+/// The model every request names (a priced one, so the gateway reserves and settles).
+const MODEL: &str = "gpt-4o-mini";
+/// How long each fixed rate is held.
+const STEP: Duration = Duration::from_secs(2);
+/// The rates tried for the baseline and the gateway, in requests per second.
+const RATES: &[u32] = &[500, 1_000, 2_000, 3_000, 4_000, 5_000, 6_000, 8_000, 10_000];
+/// The rates tried for LiteLLM's proxy.
+const LITELLM_RATES: &[u32] = &[50, 100, 200, 400, 600, 800, 1_000];
+/// How many keys the memory measurement creates.
+const MEMORY_KEYS: usize = 10_000;
+/// Set in the fresh run of this program that measures memory alone.
+const MEMORY_ONLY: &str = "BUDGETLLM_BENCH_MEMORY_ONLY";
+
+fn main() {
+    if std::env::var_os(MEMORY_ONLY).is_some() {
+        return memory_alone();
+    }
+    let started = Instant::now();
+    println!("{}", machine());
+    // Two runtimes, as two processes would have: the load generator and the upstream on one,
+    // the gateway on the other.
+    let clients = runtime("load", 2);
+    let gateways = runtime("gateway", 2);
+    let upstream = clients.block_on(upstream::start(upstream_answer()));
+
+    let mut rows: Vec<(String, Vec<Step>)> = Vec::new();
+    let direct = Target {
+        url: format!("{upstream}/chat/completions"),
+        bearer: None,
+        body: same_prompt(),
+    };
+    rows.push(ladder(
+        clients.handle(),
+        "direct to upstream",
+        &direct,
+        RATES,
+    ));
+
+    let redis = RedisServer::start();
+    for (store, redis_url) in [("SQLite", None), ("Redis", Some(redis.url()))] {
+        let gateway = RunningGateway::start(&gateways, &upstream, redis_url);
+        let uncached = gateway.target(unique_prompts());
+        let name = format!("gateway uncached, {store}");
+        rows.push(ladder(clients.handle(), &name, &uncached, RATES));
+        // The ladder's warm-up answers this prompt once upstream; every later call is a hit.
+        let hits = gateway.target(same_prompt());
+        let name = format!("gateway cache hit, {store}");
+        rows.push(ladder(clients.handle(), &name, &hits, RATES));
+    }
+    drop(redis);
+
+    match std::env::var("LITELLM_BIN") {
+        Ok(bin) if !bin.is_empty() => {
+            if let Some(proxy) = clients.block_on(litellm::start(&bin, MODEL, &upstream)) {
+                let target = Target {
+                    url: format!("{}/chat/completions", proxy.base_url),
+                    bearer: Some(proxy.master_key.clone()),
+                    body: unique_prompts(),
+                };
+                let name = "LiteLLM proxy";
+                rows.push(ladder(clients.handle(), name, &target, LITELLM_RATES));
+            }
+        }
+        _ => println!("LITELLM_BIN is not set: the LiteLLM proxy row is skipped"),
+    }
+
+    drop((clients, gateways));
+    let memory_run = std::process::Command::new(std::env::current_exe().expect("this program"))
+        .env(MEMORY_ONLY, "1")
+        .output()
+        .expect("run the memory measurement");
+    assert!(memory_run.status.success(), "the memory measurement failed");
+
+    println!();
+    print_results(&rows);
+    print!("\n{}", String::from_utf8_lossy(&memory_run.stdout));
+    println!(
+        "this process after every row: resident set {:.1} MiB (peak {:.1} MiB)",
+        memory::status_mib("VmRSS"),
+        memory::status_mib("VmHWM"),
+    );
+    println!(
+        "load average at the end: {}; whole run {:.0} s",
+        load_average(),
+        started.elapsed().as_secs_f64()
+    );
+}
+
+/// The memory measurement alone: a gateway on a SQLite state file in front of the upstream,
+/// `MEMORY_KEYS` keys each making one call, then this process's resident set.
+fn memory_alone() {
+    let clients = runtime("load", 2);
+    let gateways = runtime("gateway", 2);
+    let upstream = clients.block_on(upstream::start(upstream_answer()));
+    let gateway = RunningGateway::start(&gateways, &upstream, None);
+    let memory = memory::with_keys(
+        clients.handle(),
+        &gateway.gateway,
+        &gateway.url,
+        MEMORY_KEYS,
+        chat_body("Hello, how much is left?"),
+    );
+    println!(
+        "memory (a fresh process: gateway, upstream and client): {} keys created, {} of their \
+         calls answered, in {:.1} s; resident set {:.1} MiB before the keys, {:.1} MiB after \
+         (peak {:.1} MiB)",
+        memory.keys,
+        memory.calls_ok,
+        memory.took.as_secs_f64(),
+        memory.rss_before_mib,
+        memory.rss_after_mib,
+        memory.peak_mib,
+    );
+}
+
+/// A multi-threaded runtime with `workers` threads named `name`.
+fn runtime(name: &str, workers: usize) -> Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .thread_name(name)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+}
+
+/// Prints and returns one row's ladder.
+fn ladder(runtime: &Handle, name: &str, target: &Target, rates: &[u32]) -> (String, Vec<Step>) {
+    (
+        name.to_owned(),
+        load::ladder(runtime, name, target, rates, STEP),
+    )
+}
+
+/// A gateway serving on a loopback port of `runtime`, with its state in a temporary folder
+/// (or in Redis) and one key with a large daily limit; stopped when dropped.
+struct RunningGateway {
+    gateway: Gateway,
+    url: String,
+    key: String,
+    _stop: oneshot::Sender<()>,
+    _dir: TempDir,
+}
+
+impl RunningGateway {
+    fn start(runtime: &Runtime, upstream: &str, redis_url: Option<String>) -> RunningGateway {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let state_file = dir.path().join("budgetllm.db");
+        let env = HashMap::from([
+            ("OPENAI_API_KEY", "sk-upstream-bench".to_owned()),
+            ("OPENAI_BASE_URL", upstream.to_owned()),
+        ]);
+        let options = ServeOptions {
+            listen: Some("127.0.0.1:0".to_owned()),
+            state_path: redis_url.is_none().then(|| state_file.clone()),
+            redis_url,
+            no_admin: true,
+            ..ServeOptions::default()
+        };
+        let config = GatewayConfig::load(options, |name| env.get(name).cloned()).expect("config");
+        runtime.block_on(async {
+            let gateway = Gateway::new(&config).expect("build the gateway");
+            let created = gateway
+                .keys()
+                .create(NewKey {
+                    name: "bench".into(),
+                    daily_limit_cents: Some(1_000_000.0),
+                    ..NewKey::default()
+                })
+                .await
+                .expect("create the bench key");
+            let listener = tokio::net::TcpListener::bind(config.listen)
+                .await
+                .expect("bind the gateway");
+            let url = format!("http://{}", listener.local_addr().expect("its address"));
+            let (stop, stopped) = oneshot::channel::<()>();
+            let shutdown = async move {
+                let _ = stopped.await;
+            };
+            tokio::spawn(
+                gateway
+                    .clone()
+                    .serve(listener, shutdown, Duration::from_secs(5)),
+            );
+            RunningGateway {
+                gateway,
+                url,
+                key: created.key.expose_secret().to_owned(),
+                _stop: stop,
+                _dir: dir,
+            }
+        })
+    }
+
+    /// Chat completions through this gateway with its key, each with a body from `body`.
+    fn target(&self, body: Arc<dyn Fn() -> Bytes + Send + Sync>) -> Target {
+        Target {
+            url: format!("{}/v1/chat/completions", self.url),
+            bearer: Some(self.key.clone()),
+            body,
+        }
+    }
+}
+
+/// A chat completion request for `prompt`.
+fn chat_body(prompt: &str) -> Bytes {
+    let body = json!({
+        "model": MODEL,
+        "messages": [{"role": "user", "content": prompt}],
+        "max_tokens": 20,
+    });
+    Bytes::from(serde_json::to_vec(&body).expect("JSON"))
+}
+
+/// The same request every time (cache hits once it has been answered).
+fn same_prompt() -> Arc<dyn Fn() -> Bytes + Send + Sync> {
+    let body = chat_body("Hello, how much is left in the budget?");
+    Arc::new(move || body.clone())
+}
+
+/// A request with a prompt never sent before (a cache miss every time).
+fn unique_prompts() -> Arc<dyn Fn() -> Bytes + Send + Sync> {
+    let next = AtomicU64::new(0);
+    Arc::new(move || {
+        let n = next.fetch_add(1, Ordering::Relaxed);
+        chat_body(&format!("Question {n}: how much is left in the budget?"))
+    })
+}
+
+/// The recorded OpenAI answer, naming the model the requests ask for.
+fn upstream_answer() -> Bytes {
+    let mut answer = test_support::fixture_json("openai/chat_completion_response_basic.json");
+    answer["model"] = json!(MODEL);
+    Bytes::from(serde_json::to_vec(&answer).expect("JSON"))
+}
+
+/// Cores, CPU model and load, for the record.
+fn machine() -> String {
+    let cores = std::thread::available_parallelism().map_or(0, usize::from);
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let cpu = cpuinfo
+        .lines()
+        .find_map(|line| line.strip_prefix("model name")?.split_once(':'))
+        .map_or("unknown", |(_, model)| model.trim());
+    format!(
+        "machine: {cores} cores, {cpu}; load average at the start: {}",
+        load_average()
+    )
+}
+
+/// The 1, 5 and 15 minute load averages.
+fn load_average() -> String {
+    let loadavg = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    loadavg
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Every step as a Markdown table, with the latency added over the baseline at the same rate,
+/// then each row's highest sustained rate.
+fn print_results(rows: &[(String, Vec<Step>)]) {
+    let baseline: HashMap<u32, Step> = rows
+        .first()
+        .map(|(_, steps)| steps.iter().map(|s| (s.rate, *s)).collect())
+        .unwrap_or_default();
+    println!("| path | rate (req/s) | achieved | p50 | p99 | added p50 | added p99 | sustained |");
+    println!("|---|---|---|---|---|---|---|---|");
+    for (name, steps) in rows {
+        for step in steps {
+            let added = |own: Duration, base: fn(&Step) -> Duration| {
+                baseline.get(&step.rate).map_or("—".to_owned(), |b| {
+                    format!("{:+.3} ms", millis(own) - millis(base(b)))
+                })
+            };
+            println!(
+                "| {name} | {} | {:.0} | {:.3} ms | {:.3} ms | {} | {} | {} |",
+                step.rate,
+                step.achieved,
+                millis(step.p50),
+                millis(step.p99),
+                added(step.p50, |b| b.p50),
+                added(step.p99, |b| b.p99),
+                if step.sustained() { "yes" } else { "no" },
+            );
+        }
+    }
+    println!("\n| path | highest sustained rate (req/s) |\n|---|---|");
+    for (name, steps) in rows {
+        let best = steps.iter().filter(|s| s.sustained()).map(|s| s.rate).max();
+        println!(
+            "| {name} | {} |",
+            best.map_or("none".to_owned(), |r| r.to_string())
+        );
+    }
+}
