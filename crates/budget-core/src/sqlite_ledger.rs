@@ -237,8 +237,7 @@ impl SqliteLedgerBuilder {
         connection
             .busy_timeout(busy_timeout)
             .map_err(fail("could not configure the budget file"))?;
-        let journal: String = connection
-            .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
+        let journal = switch_to_wal(&connection, busy_timeout)
             .map_err(fail("could not switch the budget file to WAL mode"))?;
         if !journal.eq_ignore_ascii_case("wal") {
             return Err(BudgetError::StoreData {
@@ -734,5 +733,25 @@ impl Ledger for SqliteLedger {
 
     async fn reset(&self) -> Result<(), BudgetError> {
         self.transact(reset).await
+    }
+}
+
+/// Puts the file in WAL mode and returns the journal mode it is in.
+///
+/// Processes opening a new file at the same moment race to convert it, and SQLite answers the
+/// losers `SQLITE_BUSY` at once, without waiting in the busy handler; so the switch is retried
+/// here, within the same busy timeout as any other operation.
+fn switch_to_wal(connection: &Connection, busy_timeout: Duration) -> rusqlite::Result<String> {
+    let started = std::time::Instant::now();
+    loop {
+        match connection.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0)) {
+            Err(rusqlite::Error::SqliteFailure(error, _))
+                if error.code == rusqlite::ErrorCode::DatabaseBusy
+                    && started.elapsed() < busy_timeout =>
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            outcome => return outcome,
+        }
     }
 }
