@@ -1,8 +1,9 @@
 //! The process-wide memo of token counts: text counted once is not counted again, the memo
 //! never grows past its capacity, and it never changes a count.
 //!
-//! One test: the memo and its statistics are shared by the whole process, so the steps must
-//! not run in parallel with other users of it.
+//! One test, run in a child process of its own: the memo and its statistics are shared by the
+//! whole process, and the other tests of this binary count texts too, so its steps must not
+//! run beside them.
 
 use llm_pricing::{PriceTable, TOKEN_MEMO_MIN_BYTES, TokenCounting, TokenMemo};
 use serde_json::{Value, json};
@@ -23,8 +24,33 @@ fn conversation(turns: usize) -> Value {
     json!({"model": "gpt-4o-mini", "max_tokens": 100, "messages": messages})
 }
 
+/// Set in the child process that runs the memo's steps alone.
+const ALONE_ENV: &str = "LLM_PRICING_TOKEN_MEMO_TEST_ALONE";
+
 #[test]
 fn text_is_counted_once_within_a_bounded_memo() {
+    if std::env::var_os(ALONE_ENV).is_some() {
+        memo_steps();
+        return;
+    }
+    let test_name =
+        test_support::exact_test_name(module_path!(), "text_is_counted_once_within_a_bounded_memo");
+    let output = std::process::Command::new(std::env::current_exe().expect("test binary"))
+        .args(["--exact", &test_name, "--test-threads=1", "--nocapture"])
+        .env(ALONE_ENV, "1")
+        .output()
+        .expect("run the memo steps in a child process");
+    assert!(
+        output.status.success(),
+        "the memo steps failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // The child ran the steps, not zero tests (a wrong name would pass silently).
+    assert!(String::from_utf8_lossy(&output.stdout).contains("1 passed"));
+}
+
+fn memo_steps() {
     let table = PriceTable::builtin();
     assert_eq!(
         TokenMemo::capacity(),
