@@ -17,10 +17,6 @@ use crate::client::Inner;
 use crate::request::PreparedRequest;
 use crate::scope::Reservations;
 
-/// The field the upstream's identity is hashed under in a cache key. It is BudgetLLM's own,
-/// present only while the key is computed, never sent.
-const UPSTREAM_KEY_FIELD: &str = "_budgetllm_upstream";
-
 /// A call that passed admission: the checked request, the transport that serves it, and its
 /// cache key (`None` when it bypasses the cache).
 struct Admission {
@@ -36,12 +32,15 @@ enum Admitted {
 }
 
 /// How a call starts: with a free cached answer, or as a paid call with the request to send.
+///
+/// Both variants are boxed: the enum is then a pointer wide, where unboxed it would be more
+/// than half a kilobyte moved through every `await` of the call path (measured: about 5% of a
+/// cache hit).
 pub(crate) enum Started {
     /// The cached answer (no budget on the path is paused).
-    Cached(llm_transport::ChatCompletionBody),
-    /// The reservations are made; send the request through [`PaidCall::transport`]. (Boxed:
-    /// one allocation per paid call keeps the cache-hit path small.)
-    Paid(Box<PaidCall>, ChatRequest),
+    Cached(Box<llm_transport::ChatCompletionBody>),
+    /// The reservations are made; send the request through [`PaidCall::transport`].
+    Paid(Box<PaidCall>, Box<ChatRequest>),
 }
 
 /// A call that holds reservations of its worst case. Its methods settle, release or charge
@@ -65,7 +64,7 @@ impl Inner {
             key,
         } = self.admit(request)?;
         let reservations = match self.cached_or_reserved(&prepared, key.as_ref()).await? {
-            Admitted::Cached(hit) => return Ok(Started::Cached(hit)),
+            Admitted::Cached(hit) => return Ok(Started::Cached(Box::new(hit))),
             Admitted::Reserved(reservations) => reservations,
         };
         let PreparedRequest { request, body, .. } = prepared;
@@ -77,7 +76,7 @@ impl Inner {
             body,
             key,
         };
-        Ok(Started::Paid(Box::new(call), request))
+        Ok(Started::Paid(Box::new(call), Box::new(request)))
     }
 
     /// Checks every call passes before anything else: the request is well-formed, its model
@@ -91,23 +90,9 @@ impl Inner {
         self.prices.resolve(&prepared.request.model)?;
         let selection = self.router.select(&prepared.request.model);
         let transport = selection.transport.clone();
-        let key = prepared.use_cache.then(|| {
-            let body = prepared.body.as_object_mut();
-            match body {
-                Some(fields) => {
-                    fields.insert(
-                        UPSTREAM_KEY_FIELD.to_owned(),
-                        Value::String(selection.identity.to_owned()),
-                    );
-                    let key = self.cache.key(&prepared.body);
-                    if let Some(fields) = prepared.body.as_object_mut() {
-                        fields.remove(UPSTREAM_KEY_FIELD);
-                    }
-                    key
-                }
-                None => self.cache.key(&prepared.body),
-            }
-        });
+        let key = prepared
+            .use_cache
+            .then(|| self.cache.key_in(selection.identity, &prepared.body));
         if let Some(bare) = selection
             .strip_prefix
             .and_then(|prefix| prepared.request.model.strip_prefix(prefix))

@@ -56,7 +56,7 @@ impl Completions<'_> {
         let (call, request) = match self.client.inner.start(request).await? {
             Started::Cached(hit) => {
                 return Ok(ChatCompletion::from_provider(
-                    hit,
+                    *hit,
                     &Default::default(),
                     Money::ZERO,
                     true,
@@ -64,7 +64,7 @@ impl Completions<'_> {
             }
             Started::Paid(call, request) => (call, request),
         };
-        let response = match call.transport().complete(request).await {
+        let response = match call.transport().complete(*request).await {
             Ok(response) => response,
             Err(error) => return Err(call.fail(error).await),
         };
@@ -99,10 +99,10 @@ impl Completions<'_> {
     /// arrive as items of the stream.
     pub async fn create_stream(self, request: ChatRequest) -> Result<ChatStream, Error> {
         let (call, request) = match self.client.inner.start(request).await? {
-            Started::Cached(hit) => return Ok(ChatStream::cached(hit)),
+            Started::Cached(hit) => return Ok(ChatStream::cached(*hit)),
             Started::Paid(call, request) => (call, request),
         };
-        match call.transport().stream(request).await {
+        match call.transport().stream(*request).await {
             Ok(chunks) => Ok(ChatStream::live(chunks, call)),
             Err(error) => Err(call.fail(error).await),
         }

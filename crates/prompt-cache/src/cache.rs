@@ -93,6 +93,12 @@ impl PromptCache {
         CacheKey::new(&self.inner.namespace, request)
     }
 
+    /// The key of `request` in this cache's namespace and in `partition` (see
+    /// [`CacheKey::partitioned`]).
+    pub fn key_in(&self, partition: &str, request: &Value) -> CacheKey {
+        CacheKey::partitioned(&self.inner.namespace, partition, request)
+    }
+
     /// The namespace of [`key`](Self::key) and [`stats`](Self::stats).
     pub fn namespace(&self) -> &str {
         &self.inner.namespace

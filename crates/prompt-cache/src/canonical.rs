@@ -17,16 +17,13 @@ use std::fmt::Write as _;
 
 use serde_json::{Map, Number, Value};
 
-/// The canonical form of `request`, leaving out the top-level fields named in `skip` when the
-/// request is an object.
-pub(crate) fn to_vec(request: &Value, skip: &[&str]) -> Vec<u8> {
-    // Sized for a typical prompt; grows like any vector for longer ones.
-    let mut out = Vec::with_capacity(2048);
+/// Appends the canonical form of `request` to `out`, leaving out the top-level fields named in
+/// `skip` when the request is an object.
+pub(crate) fn append(out: &mut Vec<u8>, request: &Value, skip: &[&str]) {
     match request {
-        Value::Object(map) => write_object(&mut out, map, skip),
-        other => write_value(&mut out, other),
+        Value::Object(map) => write_object(out, map, skip),
+        other => write_value(out, other),
     }
-    out
 }
 
 fn write_value(out: &mut Vec<u8>, value: &Value) {
@@ -179,7 +176,9 @@ mod tests {
     use serde_json::json;
 
     fn canonical(value: &Value) -> String {
-        String::from_utf8(to_vec(value, &["stream"])).expect("canonical form is UTF-8")
+        let mut out = Vec::new();
+        append(&mut out, value, &["stream"]);
+        String::from_utf8(out).expect("canonical form is UTF-8")
     }
 
     #[test]
