@@ -3,13 +3,14 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use rusqlite::{
-    Connection, ErrorCode, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params,
+    Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior, params,
 };
+use sqlite_link::{OpenError, SqliteFile};
 use time::OffsetDateTime;
 
 use crate::calendar::Periods;
@@ -90,11 +91,14 @@ const RETENTION_MS: i64 = EXPIRED_RESERVATION_RETENTION.as_millis() as i64;
 /// another namespace on the same connection, so ten thousand budgets cost one open file, not
 /// ten thousand.
 ///
-/// Every operation is one `BEGIN IMMEDIATE` transaction — it takes the file's write lock before
-/// reading, so two processes can never both pass the limit check against the same room. The
-/// file is in WAL mode (readers never block the writer) with a busy timeout (an operation waits
-/// for another process's transaction rather than failing at once). Each operation runs on
-/// tokio's blocking pool, never on the async workers.
+/// Every operation that may write is one `BEGIN IMMEDIATE` transaction — it takes the file's
+/// write lock before reading, so two processes can never both pass the limit check against the
+/// same room; reading the pause flag is one deferred read. The file is in WAL mode (readers
+/// never block the writer) with a busy timeout (an operation waits for another process's
+/// transaction rather than failing at once). Each operation runs on tokio's blocking pool,
+/// never on the async workers. The process's stores on one file share one connection
+/// ([`sqlite_link::SqliteFile`]), so they take turns in microseconds instead of meeting in
+/// SQLite's busy handler, which sleeps for milliseconds.
 ///
 /// Amounts are stored as SQLite integers (signed 64-bit): a window holds at most
 /// [`MAX_STORED_AMOUNT`](crate::MAX_STORED_AMOUNT).
@@ -119,16 +123,18 @@ pub struct SqliteLedger {
     namespace: Arc<str>,
 }
 
-/// The open file, shared by the ledgers of every namespace opened from it.
+/// The open file, shared by the ledgers of every namespace opened from it (and, through
+/// [`SqliteFile`], with every other store of the process on the same file).
 struct File {
-    path: PathBuf,
-    connection: Mutex<Connection>,
+    sqlite: Arc<SqliteFile>,
+    /// How long an operation waits for another process's transaction.
+    busy_timeout: Duration,
 }
 
 impl fmt::Debug for SqliteLedger {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SqliteLedger")
-            .field("path", &self.file.path)
+            .field("path", &self.file.sqlite.path())
             .field("namespace", &self.namespace)
             .finish_non_exhaustive()
     }
@@ -227,29 +233,22 @@ impl SqliteLedgerBuilder {
             let path = path.clone();
             move |e| store_error(action, &path, e)
         };
-        let mut connection = Connection::open_with_flags(
-            &path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE
-                | OpenFlags::SQLITE_OPEN_CREATE
-                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(fail("could not open the budget file"))?;
-        connection
-            .busy_timeout(busy_timeout)
-            .map_err(fail("could not configure the budget file"))?;
-        let journal = switch_to_wal(&connection, busy_timeout)
-            .map_err(fail("could not switch the budget file to WAL mode"))?;
-        if !journal.eq_ignore_ascii_case("wal") {
-            return Err(BudgetError::StoreData {
+        let sqlite = SqliteFile::open(&path, busy_timeout).map_err(|e| match e {
+            OpenError::Sqlite(e) => store_error("could not open the budget file", &path, e),
+            OpenError::NoWal(journal) => BudgetError::StoreData {
                 store: "sqlite",
                 detail: format!(
                     "{} cannot use WAL mode (journal mode {journal})",
                     path.display()
                 ),
-            });
-        }
-        connection
-            .pragma_update(None, "synchronous", "NORMAL")
+            },
+            other => BudgetError::StoreUnavailable {
+                store: "sqlite",
+                source: Box::new(other),
+            },
+        })?;
+        let mut connection = sqlite
+            .lock(busy_timeout)
             .map_err(fail("could not configure the budget file"))?;
         create_schema(&mut connection).map_err(|e| match e {
             Schema::Sqlite(e) => store_error("could not create the budget tables in", &path, e),
@@ -261,10 +260,11 @@ impl SqliteLedgerBuilder {
                 ),
             },
         })?;
+        drop(connection);
         Ok(SqliteLedger {
             file: Arc::new(File {
-                path,
-                connection: Mutex::new(connection),
+                sqlite,
+                busy_timeout,
             }),
             namespace: namespace.into(),
         })
@@ -274,7 +274,7 @@ impl SqliteLedgerBuilder {
 impl SqliteLedger {
     /// The ledger file.
     pub fn path(&self) -> &Path {
-        &self.file.path
+        self.file.sqlite.path()
     }
 
     /// Runs `op` on this ledger's namespace in one `BEGIN IMMEDIATE` transaction on the
@@ -284,22 +284,37 @@ impl SqliteLedger {
         T: Send + 'static,
         F: FnOnce(&Transaction<'_>, &str) -> Result<T, OpError> + Send + 'static,
     {
+        self.run(TransactionBehavior::Immediate, op).await
+    }
+
+    /// Runs `op`, which only reads, in one deferred transaction: it sees one committed state
+    /// and never waits for another process's writer (WAL readers do not).
+    async fn read<T, F>(&self, op: F) -> Result<T, BudgetError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>, &str) -> Result<T, OpError> + Send + 'static,
+    {
+        self.run(TransactionBehavior::Deferred, op).await
+    }
+
+    async fn run<T, F>(&self, behavior: TransactionBehavior, op: F) -> Result<T, BudgetError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>, &str) -> Result<T, OpError> + Send + 'static,
+    {
         let inner = Arc::clone(&self.file);
         let namespace = Arc::clone(&self.namespace);
         let joined = tokio::task::spawn_blocking(move || {
-            let mut connection = inner
-                .connection
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
             let fail = |e| {
                 OpError::Budget(store_error(
                     "could not update the budget in",
-                    &inner.path,
+                    inner.sqlite.path(),
                     e,
                 ))
             };
+            let mut connection = inner.sqlite.lock(inner.busy_timeout).map_err(fail)?;
             let tx = connection
-                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .transaction_with_behavior(behavior)
                 .map_err(fail)?;
             // Dropping `tx` on an error rolls back: a refused operation changes nothing.
             let value = op(&tx, &namespace)?;
@@ -312,7 +327,7 @@ impl SqliteLedger {
             Ok(Err(OpError::Budget(e))) => Err(e),
             Ok(Err(OpError::Sqlite(e))) => Err(store_error(
                 "could not update the budget in",
-                &self.file.path,
+                self.file.sqlite.path(),
                 e,
             )),
             Err(join) => Err(BudgetError::StoreUnavailable {
@@ -719,7 +734,7 @@ impl Ledger for SqliteLedger {
     }
 
     async fn is_paused(&self) -> Result<bool, BudgetError> {
-        self.transact(is_paused).await
+        self.read(is_paused).await
     }
 
     async fn snapshot(
@@ -733,25 +748,5 @@ impl Ledger for SqliteLedger {
 
     async fn reset(&self) -> Result<(), BudgetError> {
         self.transact(reset).await
-    }
-}
-
-/// Puts the file in WAL mode and returns the journal mode it is in.
-///
-/// Processes opening a new file at the same moment race to convert it, and SQLite answers the
-/// losers `SQLITE_BUSY` at once, without waiting in the busy handler; so the switch is retried
-/// here, within the same busy timeout as any other operation.
-fn switch_to_wal(connection: &Connection, busy_timeout: Duration) -> rusqlite::Result<String> {
-    let started = std::time::Instant::now();
-    loop {
-        match connection.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0)) {
-            Err(rusqlite::Error::SqliteFailure(error, _))
-                if error.code == rusqlite::ErrorCode::DatabaseBusy
-                    && started.elapsed() < busy_timeout =>
-            {
-                std::thread::sleep(Duration::from_millis(5));
-            }
-            outcome => return outcome,
-        }
     }
 }

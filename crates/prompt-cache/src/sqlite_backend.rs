@@ -1,13 +1,14 @@
 //! [`SqliteBackend`]: entries and counters in a local SQLite file.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use budget_core::Money;
 use bytes::Bytes;
 use rusqlite::{Connection, OptionalExtension, params};
+use sqlite_link::SqliteFile;
 
 use crate::{CacheBackend, CacheCounters, CacheError, CacheKey};
 
@@ -40,7 +41,10 @@ const SCHEMA: &str = "
 ///   row is never served, and expired rows are purged on open and on every store.
 /// - Counters live in `cache_counters`, one row per namespace.
 /// - The file is in WAL mode with a busy timeout, so readers never block writers and
-///   concurrent processes wait for each other instead of failing.
+///   concurrent processes wait for each other instead of failing; `synchronous = NORMAL`: a
+///   power cut may lose the last few entries, which for a cache only means paying for them
+///   again. The process's stores on one file share one connection
+///   ([`sqlite_link::SqliteFile`]).
 /// - SQLite calls block, so they run on Tokio's blocking pool, never on the async runtime.
 #[derive(Clone, Debug)]
 pub struct SqliteBackend {
@@ -49,7 +53,9 @@ pub struct SqliteBackend {
 
 #[derive(Debug)]
 struct Inner {
-    connection: Mutex<Connection>,
+    /// The process's one connection to the file, shared with its other stores there.
+    file: Arc<SqliteFile>,
+    busy_timeout: Duration,
     default_ttl: Duration,
 }
 
@@ -72,9 +78,7 @@ impl SqliteBackend {
     {
         let inner = Arc::clone(&self.inner);
         tokio::task::spawn_blocking(move || {
-            // A panic while holding the lock cannot leave SQLite inconsistent (transactions
-            // roll back), so a poisoned lock is still usable.
-            let connection = inner.connection.lock().unwrap_or_else(|e| e.into_inner());
+            let connection = inner.file.lock(inner.busy_timeout)?;
             work(&connection)
         })
         .await
@@ -228,24 +232,21 @@ impl SqliteBackendBuilder {
     /// Opens (or creates) the file, sets it up and purges expired entries. Blocks briefly: call
     /// it at start-up.
     pub fn build(self) -> Result<SqliteBackend, CacheError> {
-        let opened = Connection::open(&self.path).and_then(|c| {
-            c.busy_timeout(self.timeout)?;
-            // WAL returns the new mode as a row, so it is read rather than executed.
-            c.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
-            // In WAL mode NORMAL is safe against corruption; a power cut may lose the last
-            // few entries, which for a cache only means paying for them again.
-            c.execute_batch("PRAGMA synchronous = NORMAL;")?;
-            c.execute_batch(SCHEMA)?;
-            purge_expired(&c, now_ms())?;
-            Ok(c)
-        });
-        let connection = opened.map_err(|e| CacheError::OpenFile {
+        let fail = |source: Box<dyn std::error::Error + Send + Sync>| CacheError::OpenFile {
             path: self.path.clone(),
-            source: Box::new(e),
-        })?;
+            source,
+        };
+        let file = SqliteFile::open(&self.path, self.timeout).map_err(|e| fail(Box::new(e)))?;
+        {
+            let c = file.lock(self.timeout).map_err(|e| fail(Box::new(e)))?;
+            c.execute_batch(SCHEMA)
+                .and_then(|()| purge_expired(&c, now_ms()))
+                .map_err(|e| fail(Box::new(e)))?;
+        }
         Ok(SqliteBackend {
             inner: Arc::new(Inner {
-                connection: Mutex::new(connection),
+                file,
+                busy_timeout: self.timeout,
                 default_ttl: self.default_ttl,
             }),
         })

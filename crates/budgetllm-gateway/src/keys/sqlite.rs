@@ -1,12 +1,13 @@
 //! [`SqliteKeyStore`]: virtual keys in a table of the gateway's SQLite state file.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params};
+use sqlite_link::SqliteFile;
 
 use super::store::{decode, encode};
 use super::{KeyError, KeyRecord, KeyStore};
@@ -26,14 +27,14 @@ pub struct SqliteKeyStore {
 }
 
 struct Inner {
-    path: PathBuf,
-    connection: Mutex<Connection>,
+    /// The process's one connection to the state file, shared with its other stores there.
+    file: Arc<SqliteFile>,
 }
 
 impl fmt::Debug for SqliteKeyStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SqliteKeyStore")
-            .field("path", &self.inner.path)
+            .field("path", &self.inner.file.path())
             .finish_non_exhaustive()
     }
 }
@@ -46,28 +47,26 @@ impl SqliteKeyStore {
     /// [`KeyError::Unavailable`] when the file cannot be opened or written.
     pub fn open(path: impl AsRef<Path>) -> Result<SqliteKeyStore, KeyError> {
         let path = path.as_ref().to_path_buf();
-        let fail = |error: rusqlite::Error| unavailable(&path, &error);
-        let connection = Connection::open(&path).map_err(fail)?;
-        connection.busy_timeout(BUSY_TIMEOUT).map_err(fail)?;
-        connection
-            .query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))
-            .map_err(fail)?;
-        connection
-            .execute_batch(
-                "CREATE TABLE IF NOT EXISTS gateway_keys (
-                     id TEXT PRIMARY KEY,
-                     key_hash TEXT NOT NULL UNIQUE,
-                     revision INTEGER NOT NULL,
-                     created_at TEXT NOT NULL,
-                     record TEXT NOT NULL
-                 );",
-            )
-            .map_err(fail)?;
+        let file =
+            SqliteFile::open(&path, BUSY_TIMEOUT).map_err(|error| KeyError::Unavailable {
+                store: STORE,
+                reason: format!("{}: {error}", path.display()),
+            })?;
+        file.lock(BUSY_TIMEOUT)
+            .and_then(|connection| {
+                connection.execute_batch(
+                    "CREATE TABLE IF NOT EXISTS gateway_keys (
+                         id TEXT PRIMARY KEY,
+                         key_hash TEXT NOT NULL UNIQUE,
+                         revision INTEGER NOT NULL,
+                         created_at TEXT NOT NULL,
+                         record TEXT NOT NULL
+                     );",
+                )
+            })
+            .map_err(|error| unavailable(&path, &error))?;
         Ok(SqliteKeyStore {
-            inner: Arc::new(Inner {
-                path,
-                connection: Mutex::new(connection),
-            }),
+            inner: Arc::new(Inner { file }),
         })
     }
 
@@ -79,11 +78,12 @@ impl SqliteKeyStore {
     {
         let inner = Arc::clone(&self.inner);
         let joined = tokio::task::spawn_blocking(move || {
+            let path = inner.file.path();
             let mut connection = inner
-                .connection
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            op(&mut connection).map_err(|error| unavailable(&inner.path, &error))
+                .file
+                .lock(BUSY_TIMEOUT)
+                .map_err(|error| unavailable(path, &error))?;
+            op(&mut connection).map_err(|error| unavailable(path, &error))
         })
         .await;
         joined.unwrap_or_else(|error| {

@@ -1,0 +1,187 @@
+//! The SQLite connection layer of BudgetLLM's stores.
+//!
+//! A state file holds several stores' tables: the budget ledger's, the prompt cache's and the
+//! gateway's keys. Each store used to open its own connection, and the connections of one
+//! process then met in SQLite's file lock like those of different processes: a writer that
+//! finds the lock taken waits in SQLite's busy handler, which sleeps 1 ms, then 2, 5, 10 ms…
+//! — far longer than the microseconds the other writer needed. Under load that queueing, not
+//! the work, set the pace.
+//!
+//! [`SqliteFile::open`] therefore keeps **one connection per file per process**: every store
+//! of the process that opens the same file gets the same [`SqliteFile`], and its operations
+//! take turns on its mutex (microseconds) instead of in the busy handler. Processes still
+//! share the file through SQLite's own locking, where the busy timeout applies.
+//!
+//! Every file is opened the same way: created if missing, in WAL mode (readers never block
+//! the writer; the switch is retried, since processes opening a new file at the same moment
+//! race for it and SQLite answers the losers at once) and with `synchronous = NORMAL` (a
+//! commit survives the crash of any process; a power loss may lose the last few commits).
+//!
+//! Calls block: stores run them on their runtime's blocking pool.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::time::{Duration, Instant};
+
+use rusqlite::{Connection, OpenFlags};
+
+/// Why a file could not be opened.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum OpenError {
+    /// SQLite failed: the file cannot be created or read, is not a database, or stayed
+    /// locked by another process for longer than the busy timeout.
+    Sqlite(rusqlite::Error),
+    /// The opened file's path cannot be resolved (to know whether this process has it open).
+    Io(std::io::Error),
+    /// The file cannot use WAL mode (e.g. it is on a file system without shared memory);
+    /// its journal mode is the one named.
+    NoWal(String),
+}
+
+impl fmt::Display for OpenError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OpenError::Sqlite(error) => error.fmt(f),
+            OpenError::Io(error) => error.fmt(f),
+            OpenError::NoWal(mode) => write!(
+                f,
+                "the file cannot use WAL mode (its journal mode is {mode}); put it on a local file system"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for OpenError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            OpenError::Sqlite(error) => Some(error),
+            OpenError::Io(error) => Some(error),
+            OpenError::NoWal(_) => None,
+        }
+    }
+}
+
+impl From<rusqlite::Error> for OpenError {
+    fn from(error: rusqlite::Error) -> OpenError {
+        OpenError::Sqlite(error)
+    }
+}
+
+/// The connection this process has open on one state file, shared by every store that opened
+/// the file. Cheap to share (`Arc`); the connection closes when the last holder drops it.
+pub struct SqliteFile {
+    path: PathBuf,
+    connection: Mutex<Connection>,
+}
+
+impl fmt::Debug for SqliteFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqliteFile")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The files this process has open, by canonical path. Entries are weak: a file nobody holds
+/// any more is closed, and opened afresh by the next store that asks for it.
+static OPEN_FILES: Mutex<Option<HashMap<PathBuf, Weak<SqliteFile>>>> = Mutex::new(None);
+
+impl SqliteFile {
+    /// The connection to the file at `path` (created if missing, in WAL mode with
+    /// `synchronous = NORMAL`): the one this process already has open on that file, or a new
+    /// one. Two paths naming the same file (a relative and an absolute one, a symlink) share
+    /// one connection.
+    ///
+    /// Blocking I/O: call it at start-up or on a blocking pool. `busy_timeout` bounds the wait
+    /// for another process converting the file to WAL mode.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), sqlite_link::OpenError> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("state.db");
+    /// use std::time::Duration;
+    /// use sqlite_link::SqliteFile;
+    ///
+    /// let ledger = SqliteFile::open(&path, Duration::from_secs(1))?;
+    /// let cache = SqliteFile::open(&path, Duration::from_secs(1))?;
+    /// assert!(std::sync::Arc::ptr_eq(&ledger, &cache));
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`OpenError::Sqlite`] when the file cannot be opened or created or stays locked;
+    /// [`OpenError::Io`] when its path cannot be resolved; [`OpenError::NoWal`] when it cannot
+    /// use WAL mode.
+    pub fn open(path: &Path, busy_timeout: Duration) -> Result<Arc<SqliteFile>, OpenError> {
+        let connection = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        // The file exists now, so it has a canonical path to be known by.
+        let canonical = std::fs::canonicalize(path).map_err(OpenError::Io)?;
+        let mut files = OPEN_FILES.lock().unwrap_or_else(PoisonError::into_inner);
+        let files = files.get_or_insert_with(HashMap::new);
+        if let Some(open) = files.get(&canonical).and_then(Weak::upgrade) {
+            return Ok(open);
+        }
+        connection.busy_timeout(busy_timeout)?;
+        let journal = switch_to_wal(&connection, busy_timeout)?;
+        if !journal.eq_ignore_ascii_case("wal") {
+            return Err(OpenError::NoWal(journal));
+        }
+        connection.pragma_update(None, "synchronous", "NORMAL")?;
+        let file = Arc::new(SqliteFile {
+            path: path.to_path_buf(),
+            connection: Mutex::new(connection),
+        });
+        files.retain(|_, open| open.strong_count() > 0);
+        files.insert(canonical, Arc::downgrade(&file));
+        Ok(file)
+    }
+
+    /// The path the file was first opened by in this process.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The connection, for one operation: other stores of the process wait for it to be
+    /// released. `busy_timeout` bounds the operation's wait for other processes.
+    ///
+    /// Blocking: call it on a blocking pool. A store that panicked while holding the
+    /// connection left no transaction open (an unfinished transaction rolls back when it is
+    /// dropped), so the connection stays usable.
+    ///
+    /// # Errors
+    /// What setting the busy timeout fails with (SQLite misuse only).
+    pub fn lock(&self, busy_timeout: Duration) -> rusqlite::Result<MutexGuard<'_, Connection>> {
+        let connection = self
+            .connection
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        connection.busy_timeout(busy_timeout)?;
+        Ok(connection)
+    }
+}
+
+/// Puts the file in WAL mode and returns the journal mode it is in, retrying within
+/// `busy_timeout` while another process converts it (SQLite answers `SQLITE_BUSY` at once
+/// there, without the busy handler).
+fn switch_to_wal(connection: &Connection, busy_timeout: Duration) -> rusqlite::Result<String> {
+    let started = Instant::now();
+    loop {
+        match connection.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0)) {
+            Err(rusqlite::Error::SqliteFailure(error, _))
+                if error.code == rusqlite::ErrorCode::DatabaseBusy
+                    && started.elapsed() < busy_timeout =>
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            outcome => return outcome,
+        }
+    }
+}
