@@ -27,7 +27,8 @@ pub const DEFAULT_EXACT_COUNTING_LIMIT: usize = 8 * 1024 * 1024;
 
 /// Requests with at most this much text (in UTF-8 bytes) are estimated on the calling thread
 /// by [`PriceTable::estimate_async`](crate::PriceTable::estimate_async); larger ones on the
-/// crate's counting threads. Counting 16 KiB takes about half a millisecond.
+/// crate's counting threads. Counting 16 KiB of prose or code takes about a tenth of a
+/// millisecond, up to about half a millisecond when most of its pieces are new to the thread.
 pub const INLINE_ESTIMATE_BYTES: usize = 16 * 1024;
 
 /// How input tokens were counted for an [`Estimate`].
@@ -75,10 +76,10 @@ impl TokenCounting {
 
     /// Tokens in `text` under this counting (an upper bound for [`TokenCounting::Utf8Bytes`]).
     ///
-    /// Exact counts are tiktoken's own, made faster for ASCII text: it is split into
-    /// tiktoken's pieces without a regex engine and each piece's count is remembered per
-    /// thread, so only pieces never seen before run through tiktoken (other text runs through
-    /// it whole). Counts of texts of [`TOKEN_MEMO_MIN_BYTES`](crate::TOKEN_MEMO_MIN_BYTES) or
+    /// Exact counts are tiktoken's own, made faster: the text is cut where tiktoken's pieces
+    /// must end, ASCII stretches are split into tiktoken's pieces without a regex engine, and
+    /// the count of each piece (and of each short stretch around a non-ASCII character) is
+    /// remembered per thread, so only pieces never seen before run through tiktoken. Counts of texts of [`TOKEN_MEMO_MIN_BYTES`](crate::TOKEN_MEMO_MIN_BYTES) or
     /// more are kept in the process-wide [`TokenMemo`], so counting the same text again costs
     /// a SHA-256 of it instead of a count.
     pub fn count(self, text: &str) -> u64 {

@@ -44,8 +44,9 @@
 //!   tier (a `"priority"` or `"auto"` request is reserved at priority prices), audio included,
 //!   plus the request's fees — the amount a budget must reserve before the call.
 //! - **Counting is cheap where it can be, and off the caller's thread where it cannot.**
-//!   Exact counts are tiktoken's, with ASCII text split into tiktoken's pieces by hand and
-//!   each piece counted once per thread; they are memoised process-wide by the SHA-256 of
+//!   Exact counts are tiktoken's, with text cut where tiktoken's pieces must end, ASCII
+//!   split into tiktoken's pieces by hand, and each piece (or short stretch around other
+//!   characters) counted once per thread; they are memoised process-wide by the SHA-256 of
 //!   their text ([`TokenMemo`]), so a conversation re-sent with a new message counts only
 //!   that message.
 //!   [`PriceTable::estimate_async`] counts requests over [`INLINE_ESTIMATE_BYTES`] on the

@@ -98,11 +98,39 @@ fn pieced() -> impl Strategy<Value = String> {
     prop::collection::vec(prop::sample::select(PIECES), 0..120).prop_map(|p| p.concat())
 }
 
+/// What can stand on either side of a cut: ASCII letters of both cases, contraction letters,
+/// digits, punctuation, `/`, spaces and newlines, next to non-ASCII letters of every case
+/// (`ǅ` titlecase, `ʰ` modifier, `日` other), marks (`\u{301}` nonspacing, `\u{903}`
+/// spacing, `\u{20dd}` enclosing), numbers, symbols, whitespace, `ſ` and the Kelvin sign
+/// (which match `s` and `k` case-insensitively).
+const NEIGHBOURS: &[&str] = &[
+    "a", "Z", "word", "Word", "WORD", "s", "ll", "re", "'", " ", "  ", "\t", "\n", "\r", "1",
+    "123", "4567", ".", "/", "(", "-", "_", "\x00", "é", "É", "ǅ", "ʰ", "日", "\u{301}", "\u{903}",
+    "\u{20dd}", "٣", "Ⅻ", "²", "→", "—", "«", "€", "🦀", "\u{a0}", "\u{85}", "\u{1680}",
+    "\u{2028}", "\u{3000}", "ſ", "\u{212a}", "ß", "ﬁ",
+];
+
+fn neighbours() -> impl Strategy<Value = String> {
+    prop::collection::vec(prop::sample::select(NEIGHBOURS), 0..60).prop_map(|p| p.concat())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
     #[test]
     fn exact_on_text_made_of_the_rules_pieces(text in pieced()) {
+        assert_exact(&text);
+    }
+
+    #[test]
+    fn exact_around_cuts_next_to_other_characters(text in neighbours()) {
+        assert_exact(&text);
+    }
+
+    #[test]
+    fn exact_on_ascii_words_among_other_characters(
+        text in "([a-zA-Z]{1,6}|[ \t\n'./(0-9]|[éÉǅʰ日\u{301}\u{903}٣²→—\u{a0}\u{3000}ſ]){0,80}"
+    ) {
         assert_exact(&text);
     }
 
@@ -122,7 +150,17 @@ proptest! {
     }
 }
 
-/// Real text: this crate's sources and the provider fixtures, whole and in slices.
+/// Every character up to U+3000 (which holds all non-ASCII whitespace) in the places where
+/// the rules look at the character before a cut or after one.
+#[test]
+fn exact_next_to_every_character_up_to_u3000() {
+    for c in ('\u{80}'..='\u{3000}').filter(|c| !c.is_ascii()) {
+        assert_exact(&format!(
+            "ab{c} cd {c}{c} e1{c}2 .{c}x {c}'s f{c}G\n{c}h{c}\n i{c}"
+        ));
+    }
+}
+
 /// Texts the property tests once found counted low: kept as plain cases so they run on every
 /// build, whatever proptest's regression files hold.
 #[test]
@@ -132,6 +170,7 @@ fn past_undercounts_stay_fixed() {
     }
 }
 
+/// Real text: this crate's sources and the provider fixtures, whole and in slices.
 #[test]
 fn exact_on_real_prose_code_and_json() {
     let mut texts: Vec<String> = vec![
