@@ -53,6 +53,8 @@ mod redis_backend;
 #[cfg(feature = "sqlite")]
 mod sqlite_backend;
 mod stats;
+#[cfg(any(feature = "redis", feature = "sqlite"))]
+mod write_behind;
 
 pub use backend::{CacheBackend, CacheCounters};
 pub use cache::{CachedResponse, DEFAULT_NAMESPACE, Lookup, PromptCache, PromptCacheBuilder};

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -10,9 +10,9 @@ use budget_core::Money;
 use bytes::Bytes;
 use redis::{Pipeline, RedisResult};
 use redis_link::{Conn, EvictionGuard, Link, LinkError, LinkOptions, OnEvictable};
-use tokio::sync::Notify;
 
 use crate::key::stats_key;
+use crate::write_behind::{Batch, WriteBehind};
 use crate::{CacheBackend, CacheCounters, CacheError, CacheKey};
 
 const NAME: &str = "redis";
@@ -23,8 +23,6 @@ pub const DEFAULT_REDIS_TIMEOUT: Duration = redis_link::CACHE_TIMEOUT;
 const DEFAULT_TTL: Duration = Duration::from_secs(3600);
 /// The default number of pooled connections (calls share one; the rest replace broken ones).
 const DEFAULT_POOL_SIZE: usize = 16;
-/// How long counter additions gather before they are written.
-const WRITE_BEHIND_DELAY: Duration = Duration::from_millis(1);
 /// Field names in the counters hash.
 const HITS: &str = "hits";
 const MISSES: &str = "misses";
@@ -75,10 +73,8 @@ pub struct RedisBackend {
 struct Inner {
     link: Link,
     default_ttl: Duration,
-    /// Counter additions waiting to be written, and how far the writing has got.
-    backlog: Mutex<Backlog>,
-    /// Signalled whenever a batch of the backlog has been written.
-    backlog_written: Notify,
+    /// Counter additions waiting to be written.
+    counters: WriteBehind,
 }
 
 impl std::fmt::Debug for Inner {
@@ -200,26 +196,19 @@ impl CacheBackend for RedisBackend {
         .await
     }
 
-    /// Written behind: adds `delta` to a local backlog and returns at once. One task at a time
-    /// writes the backlog, gathered for about a millisecond, with `HINCRBY`s in one pipeline
-    /// (bounded by the timeout; a failure is logged and that batch dropped), so a hit costs one
-    /// round trip and a burst of hits costs one counter write.
+    /// Written behind (see [`WriteBehind`]): adds `delta` to a local backlog and returns at
+    /// once; the backlog goes out as `HINCRBY`s, one pipeline per namespace (bounded by the
+    /// timeout; a failure is logged and that batch dropped), so a hit costs one round trip and
+    /// a burst of hits costs one counter write.
     async fn record(&self, namespace: &str, delta: CacheCounters) -> Result<(), CacheError> {
-        if delta == CacheCounters::default() {
-            return Ok(());
-        }
-        let start_writer = {
-            let mut backlog = self.inner.backlog();
-            match backlog.deltas.get_mut(namespace) {
-                Some(total) => add(total, delta),
-                None => {
-                    backlog.deltas.insert(namespace.to_owned(), delta);
-                }
-            }
-            !std::mem::replace(&mut backlog.writing, true)
-        };
-        if start_writer {
-            tokio::spawn(BacklogWriter::new(Arc::clone(&self.inner)).run());
+        if self.inner.counters.add(namespace, delta) {
+            let inner = Arc::clone(&self.inner);
+            tokio::spawn(async move {
+                inner
+                    .counters
+                    .write(|batch| inner.write_counters(batch))
+                    .await;
+            });
         }
         Ok(())
     }
@@ -264,129 +253,34 @@ impl CacheBackend for RedisBackend {
     }
 }
 
-/// Counter additions not yet written to Redis, merged per namespace, and how far the writer
-/// has got: it takes the additions in numbered batches.
-#[derive(Debug, Default)]
-struct Backlog {
-    deltas: HashMap<String, CacheCounters>,
-    /// Whether a [`BacklogWriter`] is running (at most one is).
-    writing: bool,
-    /// How many batches the writer has taken out of `deltas`.
-    taken: u64,
-    /// How many of those are written (or given up on): every batch up to this number.
-    written: u64,
-}
-
-fn add(total: &mut CacheCounters, delta: CacheCounters) {
-    total.hits = total.hits.saturating_add(delta.hits);
-    total.misses = total.misses.saturating_add(delta.misses);
-    total.errors = total.errors.saturating_add(delta.errors);
-    total.savings = Money::from_nanos(total.savings.nanos().saturating_add(delta.savings.nanos()));
-}
-
 impl Inner {
-    fn backlog(&self) -> std::sync::MutexGuard<'_, Backlog> {
-        self.backlog.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Runs `then` once every addition recorded before this call is written, the wait and
-    /// `then` together bounded by the timeout.
-    ///
-    /// It waits for the batch holding the last of those additions — the one being written, or
-    /// the next one when some are still gathering — and not for the writer to be idle: under a
-    /// steady stream of lookups the writer never is.
+    /// Runs `then` once this handle's earlier counter additions are written (see
+    /// [`WriteBehind::after_own_additions`]), the whole bounded by the timeout.
     async fn after_own_records<T>(
         &self,
         operation: &'static str,
         then: impl Future<Output = Result<T, CacheError>>,
     ) -> Result<T, CacheError> {
-        let last_batch = {
-            let backlog = self.backlog();
-            if backlog.deltas.is_empty() {
-                backlog.taken
-            } else {
-                backlog.taken + 1
-            }
-        };
-        let waited = async {
-            loop {
-                let written = self.backlog_written.notified();
-                tokio::pin!(written);
-                // Register before checking, so a notification between the check and the
-                // await is not lost.
-                written.as_mut().enable();
-                {
-                    let backlog = self.backlog();
-                    // No writer: nothing more will be written, so there is nothing to wait for.
-                    if backlog.written >= last_batch || !backlog.writing {
-                        break;
-                    }
-                }
-                written.await;
-            }
-            then.await
-        };
-        let timeout = self.link.timeout();
-        tokio::time::timeout(timeout, waited)
+        self.counters
+            .after_own_additions(self.link.timeout(), (NAME, operation), then)
             .await
-            .unwrap_or(Err(CacheError::Timeout {
-                backend: NAME,
-                operation,
-                timeout,
-            }))
-    }
-}
-
-/// Writes the backlog until it is empty. If its task dies early (a panic, a runtime shutting
-/// down), dropping it still marks the backlog as not being written, so waiters never hang.
-struct BacklogWriter {
-    inner: Arc<Inner>,
-    finished: bool,
-}
-
-impl BacklogWriter {
-    fn new(inner: Arc<Inner>) -> BacklogWriter {
-        BacklogWriter {
-            inner,
-            finished: false,
-        }
     }
 
-    async fn run(mut self) {
-        loop {
-            // Let additions gather: sequential hits then share one write instead of each
-            // adding a command for Redis to process.
-            tokio::time::sleep(WRITE_BEHIND_DELAY).await;
-            let (number, batch) = {
-                let mut backlog = self.inner.backlog();
-                if backlog.deltas.is_empty() {
-                    // Checked and cleared under one lock, so a concurrent `record` either
-                    // lands in this batch loop or starts the next writer.
-                    backlog.writing = false;
-                    self.finished = true;
-                    break;
-                }
-                backlog.taken += 1;
-                (backlog.taken, std::mem::take(&mut backlog.deltas))
-            };
-            // One pipeline per namespace: a namespace's counters share one hash slot, while
-            // a pipeline spanning slots would be refused by a cluster.
-            for (namespace, delta) in &batch {
-                let increments = increments(namespace, delta);
-                let written = self
-                    .inner
-                    .run("record", |mut c| async move {
-                        increments.query_async::<()>(&mut c).await
-                    })
-                    .await;
-                if let Err(error) = written {
-                    tracing::warn!(%error, "could not update cache statistics in Redis");
-                }
+    /// Writes one batch of counter additions: one pipeline per namespace, as a namespace's
+    /// counters share one hash slot while a pipeline spanning slots would be refused by a
+    /// cluster.
+    async fn write_counters(&self, batch: Batch) {
+        for (namespace, delta) in &batch {
+            let increments = increments(namespace, delta);
+            let written = self
+                .run("record", |mut c| async move {
+                    increments.query_async::<()>(&mut c).await
+                })
+                .await;
+            if let Err(error) = written {
+                tracing::warn!(%error, "could not update cache statistics in Redis");
             }
-            self.inner.backlog().written = number;
-            self.inner.backlog_written.notify_waiters();
         }
-        self.inner.backlog_written.notify_waiters();
     }
 }
 
@@ -407,18 +301,6 @@ fn increments(namespace: &str, delta: &CacheCounters) -> Pipeline {
         pipeline.hincr(&key, field, amount).ignore();
     }
     pipeline
-}
-
-impl Drop for BacklogWriter {
-    fn drop(&mut self) {
-        if !self.finished {
-            let mut backlog = self.inner.backlog();
-            backlog.writing = false;
-            backlog.written = backlog.taken;
-            drop(backlog);
-            self.inner.backlog_written.notify_waiters();
-        }
-    }
 }
 
 /// Builds a [`RedisBackend`]; see [`RedisBackend::builder`].
@@ -513,8 +395,7 @@ impl RedisBackendBuilder {
             inner: Arc::new(Inner {
                 link,
                 default_ttl: self.default_ttl,
-                backlog: Mutex::default(),
-                backlog_written: Notify::new(),
+                counters: WriteBehind::default(),
             }),
         })
     }

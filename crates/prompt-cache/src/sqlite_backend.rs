@@ -1,5 +1,6 @@
 //! [`SqliteBackend`]: entries and counters in a local SQLite file.
 
+use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -7,9 +8,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 use budget_core::Money;
 use bytes::Bytes;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use sqlite_link::SqliteFile;
 
+use crate::write_behind::{Batch, WriteBehind};
 use crate::{CacheBackend, CacheCounters, CacheError, CacheKey};
 
 const NAME: &str = "sqlite";
@@ -39,7 +41,9 @@ const SCHEMA: &str = "
 ///
 /// - Entries live in `cache_entries` with their expiry time (Unix milliseconds); an expired
 ///   row is never served, and expired rows are purged on open and on every store.
-/// - Counters live in `cache_counters`, one row per namespace.
+/// - Counters live in `cache_counters`, one row per namespace, written behind (a burst of
+///   lookups costs one write; a process always sees its own lookups, other processes' within
+///   a few milliseconds).
 /// - The file is in WAL mode with a busy timeout, so readers never block writers and
 ///   concurrent processes wait for each other instead of failing; `synchronous = NORMAL`: a
 ///   power cut may lose the last few entries, which for a cache only means paying for them
@@ -57,6 +61,8 @@ struct Inner {
     file: Arc<SqliteFile>,
     busy_timeout: Duration,
     default_ttl: Duration,
+    /// Counter additions waiting to be written.
+    counters: WriteBehind,
 }
 
 impl SqliteBackend {
@@ -85,6 +91,80 @@ impl SqliteBackend {
         .map_err(|e| CacheError::backend(NAME, operation, e))?
         .map_err(|e| CacheError::backend(NAME, operation, e))
     }
+}
+
+impl SqliteBackend {
+    /// Runs `then` once this handle's earlier counter additions are written (see
+    /// [`WriteBehind::after_own_additions`]), the whole bounded by the busy timeout.
+    async fn after_own_records<T>(
+        &self,
+        operation: &'static str,
+        then: impl Future<Output = Result<T, CacheError>>,
+    ) -> Result<T, CacheError> {
+        self.inner
+            .counters
+            .after_own_additions(self.inner.busy_timeout, (NAME, operation), then)
+            .await
+    }
+
+    /// Writes one batch of counter additions in one transaction.
+    async fn write_counters(&self, batch: Batch) {
+        let written = self
+            .blocking("record", move |c| write_counters(c, &batch))
+            .await;
+        if let Err(error) = written {
+            tracing::warn!(%error, "could not update cache statistics in SQLite");
+        }
+    }
+}
+
+impl Drop for Inner {
+    /// The last handle is gone (or its runtime shut down under a writer that had not written
+    /// yet): what is still pending is written now, so a short-lived process's lookups are not
+    /// lost from the shared statistics.
+    fn drop(&mut self) {
+        let pending = self.counters.take_pending();
+        if pending.is_empty() {
+            return;
+        }
+        let written = self
+            .file
+            .lock(self.busy_timeout)
+            .and_then(|c| write_counters(&c, &pending));
+        if let Err(error) = written {
+            tracing::warn!(%error, "could not update cache statistics in SQLite");
+        }
+    }
+}
+
+/// Adds a batch of counter additions to the file, in one transaction.
+fn write_counters(c: &Connection, batch: &Batch) -> rusqlite::Result<()> {
+    // SQLite integers are signed 64-bit; clamp so one absurd amount cannot fail the update.
+    let amount = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+    // Immediate: the write lock first, so the busy timeout applies to it.
+    let tx = Transaction::new_unchecked(c, TransactionBehavior::Immediate)?;
+    for (namespace, delta) in batch {
+        let values = [
+            delta.hits,
+            delta.misses,
+            delta.errors,
+            delta.savings.nanos(),
+        ]
+        .map(amount);
+        tx.prepare_cached(
+            "INSERT INTO cache_counters (namespace, hits, misses, errors, savings_nanos)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (namespace) DO UPDATE SET
+                 hits = hits + excluded.hits,
+                 misses = misses + excluded.misses,
+                 errors = errors + excluded.errors,
+                 savings_nanos = savings_nanos + excluded.savings_nanos",
+        )?
+        .execute(params![
+            namespace, values[0], values[1], values[2], values[3]
+        ])?;
+    }
+    tx.commit()
 }
 
 #[async_trait]
@@ -145,38 +225,26 @@ impl CacheBackend for SqliteBackend {
         .await
     }
 
+    /// Written behind (see [`WriteBehind`]): adds `delta` to a local backlog and returns at
+    /// once; the backlog goes out in one transaction per batch (a failure is logged and that
+    /// batch dropped), so a hit costs no write of its own and a burst of hits costs one.
     async fn record(&self, namespace: &str, delta: CacheCounters) -> Result<(), CacheError> {
-        let namespace = namespace.to_owned();
-        // SQLite integers are signed 64-bit; clamp so one absurd amount cannot fail the update.
-        let amount = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
-        let values = [
-            delta.hits,
-            delta.misses,
-            delta.errors,
-            delta.savings.nanos(),
-        ]
-        .map(amount);
-        self.blocking("record", move |c| {
-            c.prepare_cached(
-                "INSERT INTO cache_counters (namespace, hits, misses, errors, savings_nanos)
-                 VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (namespace) DO UPDATE SET
-                     hits = hits + excluded.hits,
-                     misses = misses + excluded.misses,
-                     errors = errors + excluded.errors,
-                     savings_nanos = savings_nanos + excluded.savings_nanos",
-            )?
-            .execute(params![
-                namespace, values[0], values[1], values[2], values[3]
-            ])?;
-            Ok(())
-        })
-        .await
+        if self.inner.counters.add(namespace, delta) {
+            let backend = self.clone();
+            tokio::spawn(async move {
+                backend
+                    .inner
+                    .counters
+                    .write(|batch| backend.write_counters(batch))
+                    .await;
+            });
+        }
+        Ok(())
     }
 
     async fn counters(&self, namespace: &str) -> Result<CacheCounters, CacheError> {
         let namespace = namespace.to_owned();
-        self.blocking("read counters", move |c| {
+        let read = self.blocking("read counters", move |c| {
             let row: Option<[i64; 4]> = c
                 .prepare_cached(
                     "SELECT hits, misses, errors, savings_nanos FROM cache_counters WHERE namespace = ?1",
@@ -191,18 +259,18 @@ impl CacheBackend for SqliteBackend {
                 errors,
                 savings: Money::from_nanos(savings),
             })
-        })
-        .await
+        });
+        self.after_own_records("read counters", read).await
     }
 
     async fn reset_counters(&self, namespace: &str) -> Result<(), CacheError> {
         let namespace = namespace.to_owned();
-        self.blocking("reset counters", move |c| {
+        let reset = self.blocking("reset counters", move |c| {
             c.prepare_cached("DELETE FROM cache_counters WHERE namespace = ?1")?
                 .execute([namespace])?;
             Ok(())
-        })
-        .await
+        });
+        self.after_own_records("reset counters", reset).await
     }
 }
 
@@ -248,6 +316,7 @@ impl SqliteBackendBuilder {
                 file,
                 busy_timeout: self.timeout,
                 default_ttl: self.default_ttl,
+                counters: WriteBehind::default(),
             }),
         })
     }

@@ -71,11 +71,50 @@ async fn two_handles_on_one_file_share_entries_and_stats() {
         b.get(&key).await.is_some(),
         "a value set by one is a hit for the other"
     );
+    // Each handle writes its counters behind and waits for its own writes before reading.
+    // Reading b first settles b's hit, so a then sees it too.
+    assert_eq!(
+        b.stats().await.expect("stats").hits,
+        1,
+        "b sees its own hit at once"
+    );
     assert_eq!(a.stats().await.expect("stats").hits, 1);
     assert_eq!(
         a.stats().await.expect("stats"),
         b.stats().await.expect("stats")
     );
+    b.reset_stats().await.expect("reset");
+    assert_eq!(
+        a.stats().await.expect("stats").hits,
+        0,
+        "a reset is seen by every handle"
+    );
+}
+
+/// Counters are written behind, in batches: a burst of lookups on one handle is counted in
+/// full, and the handle reads every one of its own lookups at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_lookups_is_counted_in_full() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let cache = PromptCache::new(Arc::new(
+        SqliteBackend::builder(dir.path().join("cache.db"))
+            .build()
+            .expect("open"),
+    ));
+    let key = cache.key(&request());
+    assert!(cache.set(&key, &response(), COST).await);
+    let lookups: Vec<_> = (0..200)
+        .map(|_| {
+            let (cache, key) = (cache.clone(), key.clone());
+            tokio::spawn(async move { cache.get(&key).await.is_some() })
+        })
+        .collect();
+    for lookup in lookups {
+        assert!(lookup.await.expect("lookup task"));
+    }
+    let stats = cache.stats().await.expect("stats");
+    assert_eq!((stats.hits, stats.misses), (200, 0));
+    assert_eq!(stats.savings, COST.checked_mul(200).expect("no overflow"));
 }
 
 #[tokio::test]
@@ -128,4 +167,40 @@ fn a_file_that_cannot_be_opened_is_a_clear_error() {
         .expect_err("missing directory");
     assert!(matches!(error, CacheError::OpenFile { .. }), "{error:?}");
     assert!(error.to_string().contains("no-such-dir"), "{error}");
+}
+
+/// A short-lived process: its runtime ends right after its lookups, before the counters'
+/// writer ran. The lookups still reach the file's statistics.
+#[test]
+fn lookups_just_before_the_process_ends_are_still_counted() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("cache.db");
+    {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            let cache = PromptCache::new(Arc::new(
+                SqliteBackend::builder(&path).build().expect("open"),
+            ));
+            let key = cache.key(&request());
+            assert!(cache.get(&key).await.is_none());
+            assert!(cache.set(&key, &response(), COST).await);
+            assert!(cache.get(&key).await.is_some());
+        });
+        // The runtime, with the writer task it never ran, ends here.
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let stats = runtime.block_on(async {
+        let reopened = PromptCache::new(Arc::new(
+            SqliteBackend::builder(&path).build().expect("reopen"),
+        ));
+        reopened.stats().await.expect("stats")
+    });
+    assert_eq!((stats.hits, stats.misses), (1, 1));
+    assert_eq!(stats.savings, COST);
 }
