@@ -96,9 +96,9 @@ const RETENTION_MS: i64 = EXPIRED_RESERVATION_RETENTION.as_millis() as i64;
 /// same room; reading the pause flag is one deferred read. The file is in WAL mode (readers
 /// never block the writer) with a busy timeout (an operation waits for another process's
 /// transaction rather than failing at once). Each operation runs on tokio's blocking pool,
-/// never on the async workers. The process's stores on one file share one connection
-/// ([`sqlite_link::SqliteFile`]), so they take turns in microseconds instead of meeting in
-/// SQLite's busy handler, which sleeps for milliseconds.
+/// except a read that can run at once (see [`SqliteFile::read_now`]). The process's stores on
+/// one file share one connection ([`sqlite_link::SqliteFile`]), so they take turns in
+/// microseconds instead of meeting in SQLite's busy handler, which sleeps for milliseconds.
 ///
 /// Amounts are stored as SQLite integers (signed 64-bit): a window holds at most
 /// [`MAX_STORED_AMOUNT`](crate::MAX_STORED_AMOUNT).
@@ -288,13 +288,31 @@ impl SqliteLedger {
     }
 
     /// Runs `op`, which only reads, in one deferred transaction: it sees one committed state
-    /// and never waits for another process's writer (WAL readers do not).
+    /// and never waits for another process's writer (WAL readers do not). It runs at once on
+    /// the calling thread when the connection is free ([`SqliteFile::read_now`]: microseconds,
+    /// less than a hop to the blocking pool), else on the blocking pool.
     async fn read<T, F>(&self, op: F) -> Result<T, BudgetError>
     where
         T: Send + 'static,
-        F: FnOnce(&Transaction<'_>, &str) -> Result<T, OpError> + Send + 'static,
+        F: Fn(&Transaction<'_>, &str) -> Result<T, OpError> + Send + 'static,
     {
-        self.run(TransactionBehavior::Deferred, op).await
+        let now = self.file.sqlite.read_now(|connection| {
+            let tx = Transaction::new_unchecked(connection, TransactionBehavior::Deferred)?;
+            match op(&tx, &self.namespace) {
+                Ok(value) => tx.commit().map(|()| Ok(value)),
+                Err(OpError::Sqlite(e)) => Err(e),
+                Err(OpError::Budget(e)) => Ok(Err(e)),
+            }
+        });
+        match now {
+            Some(Ok(outcome)) => outcome,
+            Some(Err(e)) => Err(store_error(
+                "could not read the budget in",
+                self.file.sqlite.path(),
+                e,
+            )),
+            None => self.run(TransactionBehavior::Deferred, op).await,
+        }
     }
 
     async fn run<T, F>(&self, behavior: TransactionBehavior, op: F) -> Result<T, BudgetError>

@@ -91,6 +91,19 @@ impl SqliteBackend {
         .map_err(|e| CacheError::backend(NAME, operation, e))?
         .map_err(|e| CacheError::backend(NAME, operation, e))
     }
+
+    /// Runs the lookup `work` at once when it need not wait (see
+    /// [`SqliteFile::read_now`]), else on the blocking pool.
+    async fn read<T, F>(&self, operation: &'static str, work: F) -> Result<T, CacheError>
+    where
+        T: Send + 'static,
+        F: Fn(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        match self.inner.file.read_now(&work) {
+            Some(done) => done.map_err(|e| CacheError::backend(NAME, operation, e)),
+            None => self.blocking(operation, work).await,
+        }
+    }
 }
 
 impl SqliteBackend {
@@ -175,7 +188,7 @@ impl CacheBackend for SqliteBackend {
 
     async fn get(&self, key: &CacheKey) -> Result<Option<Bytes>, CacheError> {
         let key = key.as_str().to_owned();
-        self.blocking("get", move |c| {
+        self.read("get", move |c| {
             let found: Option<(Vec<u8>, i64)> = c
                 .prepare_cached("SELECT value, expires_at_ms FROM cache_entries WHERE key = ?1")?
                 .query_row([&key], |row| Ok((row.get(0)?, row.get(1)?)))

@@ -70,3 +70,81 @@ fn a_file_that_cannot_be_created_is_an_error() {
     );
     assert!(!error.to_string().is_empty());
 }
+
+#[test]
+fn reads_run_at_once_only_when_nothing_is_in_their_way() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    let file = SqliteFile::open(&path, TIMEOUT).unwrap();
+    file.lock(TIMEOUT)
+        .unwrap()
+        .execute_batch("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (1);")
+        .unwrap();
+    let read = |c: &rusqlite::Connection| c.query_row("SELECT x FROM t", [], |row| row.get(0));
+
+    let x: i64 = file.read_now(read).expect("free").unwrap();
+    assert_eq!(x, 1);
+
+    // Another store of this process is using the connection: not now.
+    let busy = file.lock(TIMEOUT).unwrap();
+    assert!(file.read_now(read).is_none());
+    drop(busy);
+
+    // Another process holds the write lock: a read still runs at once (WAL), a write does not
+    // wait for it and changes nothing.
+    let mut other = rusqlite::Connection::open(&path).unwrap();
+    let writing = other
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .unwrap();
+    let x: i64 = file
+        .read_now(read)
+        .expect("a read is not in the way")
+        .unwrap();
+    assert_eq!(x, 1);
+    let started = std::time::Instant::now();
+    let write = file.read_now(|c| c.execute("UPDATE t SET x = 2", []));
+    assert!(write.is_none(), "a write waits for the lock: not now");
+    assert!(
+        started.elapsed() < Duration::from_millis(500),
+        "and it did not wait"
+    );
+    drop(writing);
+    let x: i64 = file.read_now(read).unwrap().unwrap();
+    assert_eq!(x, 1, "nothing was changed");
+}
+
+/// Commits only append to the write-ahead log; a thread of the file's own copies the log into
+/// the database soon after (no commit pays for that).
+#[test]
+fn the_log_is_checkpointed_off_the_commit_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    let file = SqliteFile::open(&path, TIMEOUT).unwrap();
+    let connection = file.lock(TIMEOUT).unwrap();
+    let autocheckpoint: i64 = connection
+        .query_row("PRAGMA wal_autocheckpoint", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(autocheckpoint, 0, "commits never checkpoint");
+    connection
+        .execute_batch(
+            "CREATE TABLE t (x BLOB);
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 500)
+             INSERT INTO t SELECT randomblob(2000) FROM n;",
+        )
+        .unwrap();
+    drop(connection);
+    // About 1 MB committed: it is in the log, and reaches the database file within a few
+    // checkpoint intervals.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let size = std::fs::metadata(&path).unwrap().len();
+        if size > 900_000 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the database file stayed at {size} bytes"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

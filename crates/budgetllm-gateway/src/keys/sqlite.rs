@@ -99,12 +99,17 @@ impl SqliteKeyStore {
         sql: &'static str,
         arg: String,
     ) -> Result<Option<KeyRecord>, KeyError> {
-        let text = self
-            .run(move |c| {
-                c.query_row(sql, [arg], |row| row.get::<_, String>(0))
-                    .optional()
-            })
-            .await?;
+        let read = move |c: &Connection| {
+            c.prepare_cached(sql)?
+                .query_row([&arg], |row| row.get::<_, String>(0))
+                .optional()
+        };
+        // At once when the connection is free (a read takes microseconds, less than a hop to
+        // the blocking pool), else on the pool.
+        let text = match self.inner.file.read_now(&read) {
+            Some(done) => done.map_err(|error| unavailable(self.inner.file.path(), &error))?,
+            None => self.run(move |c| read(c)).await?,
+        };
         text.map(|text| decode(STORE, &text)).transpose()
     }
 }
