@@ -93,12 +93,13 @@ const RETENTION_MS: i64 = EXPIRED_RESERVATION_RETENTION.as_millis() as i64;
 ///
 /// Every operation that may write is one `BEGIN IMMEDIATE` transaction — it takes the file's
 /// write lock before reading, so two processes can never both pass the limit check against the
-/// same room; reading the pause flag is one deferred read. The file is in WAL mode (readers
-/// never block the writer) with a busy timeout (an operation waits for another process's
-/// transaction rather than failing at once). Each operation runs on tokio's blocking pool,
-/// except a read that can run at once (see [`SqliteFile::read_now`]). The process's stores on
-/// one file share one connection ([`sqlite_link::SqliteFile`]), so they take turns in
-/// microseconds instead of meeting in SQLite's busy handler, which sleeps for milliseconds.
+/// same room; reading the pause flag, or a snapshot while no lease is due, is one deferred
+/// read. The file is in WAL mode (readers never block the writer) with a busy timeout (an
+/// operation waits for another process's transaction rather than failing at once). Each
+/// operation runs on tokio's blocking pool, except a read that can run at once (see
+/// [`SqliteFile::read_now`]). The process's stores on one file share one connection
+/// ([`sqlite_link::SqliteFile`]), so they take turns in microseconds instead of meeting in
+/// SQLite's busy handler, which sleeps for milliseconds.
 ///
 /// Amounts are stored as SQLite integers (signed 64-bit): a window holds at most
 /// [`MAX_STORED_AMOUNT`](crate::MAX_STORED_AMOUNT).
@@ -682,6 +683,11 @@ fn snapshot(
     now_ms: i64,
 ) -> Result<Snapshot, OpError> {
     sweep(tx, ns, now_ms)?;
+    windows(tx, ns, periods)
+}
+
+/// The windows of `periods` and the pause flag, as stored.
+fn windows(tx: &Transaction<'_>, ns: &str, periods: Periods) -> Result<Snapshot, OpError> {
     let [(_, total), (_, month), (_, day)] =
         window_names(&periods.day.to_string(), &periods.month.to_string());
     let windows = [
@@ -690,6 +696,15 @@ fn snapshot(
         read_window(tx, ns, &day)?,
     ];
     Ok(Snapshot::from_windows(periods, windows, is_paused(tx, ns)?))
+}
+
+/// Whether a reservation of the namespace is due for [`sweep`] at `now_ms`.
+fn any_due(tx: &Transaction<'_>, ns: &str, now_ms: i64) -> Result<bool, OpError> {
+    Ok(tx
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM budget_reservations WHERE namespace = ?1 AND due_ms <= ?2)",
+        )?
+        .query_row(params![ns, now_ms], |row| row.get(0))?)
 }
 
 fn reset(tx: &Transaction<'_>, ns: &str) -> Result<(), OpError> {
@@ -760,8 +775,24 @@ impl Ledger for SqliteLedger {
         periods: Periods,
         now: OffsetDateTime,
     ) -> Result<Snapshot, BudgetError> {
-        self.transact(move |tx, ns| snapshot(tx, ns, periods, unix_ms(now)))
-            .await
+        let now_ms = unix_ms(now);
+        // Most of the time no lease is due: the snapshot then only reads, at once when it can.
+        // When one is, it is charged first, which writes.
+        let read = self
+            .read(move |tx, ns| {
+                if any_due(tx, ns, now_ms)? {
+                    return Ok(None);
+                }
+                windows(tx, ns, periods).map(Some)
+            })
+            .await?;
+        match read {
+            Some(snapshot) => Ok(snapshot),
+            None => {
+                self.transact(move |tx, ns| snapshot(tx, ns, periods, now_ms))
+                    .await
+            }
+        }
     }
 
     async fn reset(&self) -> Result<(), BudgetError> {
