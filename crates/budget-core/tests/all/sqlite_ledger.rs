@@ -220,3 +220,37 @@ async fn a_file_locked_past_the_busy_timeout_fails_closed_in_time() {
         "only the successful reservation counts",
     );
 }
+
+/// Reads never wait for another process's writer: while one holds the file's write lock, the
+/// pause flag and the windows (no lease due) are read at once; a reservation waits its timeout.
+#[tokio::test]
+async fn status_reads_do_not_wait_for_another_process_s_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("budget.db");
+    let ledger = SqliteLedger::builder(&path)
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let reservation = reserve(&ledger, 10, Limits::default()).await.unwrap();
+    ledger.settle(&reservation, nanos(7), T0).await.unwrap();
+
+    let mut other = rusqlite::Connection::open(&path).unwrap();
+    let lock = other
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .unwrap();
+    let started = Instant::now();
+    assert!(!ledger.is_paused().await.unwrap());
+    assert_windows(
+        &snapshot(&ledger).await,
+        7,
+        0,
+        "read while the other writes",
+    );
+    assert!(
+        started.elapsed() < Duration::from_millis(250),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_store_unavailable(&reserve(&ledger, 10, Limits::default()).await.unwrap_err());
+    drop(lock);
+}
