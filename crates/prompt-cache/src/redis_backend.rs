@@ -196,10 +196,10 @@ impl CacheBackend for RedisBackend {
         .await
     }
 
-    /// Written behind (see [`WriteBehind`]): adds `delta` to a local backlog and returns at
-    /// once; the backlog goes out as `HINCRBY`s, one pipeline per namespace (bounded by the
-    /// timeout; a failure is logged and that batch dropped), so a hit costs one round trip and
-    /// a burst of hits costs one counter write.
+    /// Written behind (the crate's `write_behind` module): adds `delta` to a local backlog and
+    /// returns at once; the backlog goes out as `HINCRBY`s, one pipeline per namespace
+    /// (bounded by the timeout; a failure is logged and that batch dropped), so a hit costs one
+    /// round trip and a burst of hits costs one counter write.
     async fn record(&self, namespace: &str, delta: CacheCounters) -> Result<(), CacheError> {
         if self.inner.counters.add(namespace, delta) {
             let inner = Arc::clone(&self.inner);

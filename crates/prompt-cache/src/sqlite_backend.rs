@@ -238,9 +238,10 @@ impl CacheBackend for SqliteBackend {
         .await
     }
 
-    /// Written behind (see [`WriteBehind`]): adds `delta` to a local backlog and returns at
-    /// once; the backlog goes out in one transaction per batch (a failure is logged and that
-    /// batch dropped), so a hit costs no write of its own and a burst of hits costs one.
+    /// Written behind (the crate's `write_behind` module): adds `delta` to a local backlog and
+    /// returns at once; the backlog goes out in one transaction per batch (a failure is logged
+    /// and that batch dropped), so a hit costs no write of its own and a burst of hits costs
+    /// one.
     async fn record(&self, namespace: &str, delta: CacheCounters) -> Result<(), CacheError> {
         if self.inner.counters.add(namespace, delta) {
             let backend = self.clone();
