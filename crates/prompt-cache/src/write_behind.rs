@@ -106,6 +106,7 @@ impl WriteBehind {
 
     /// Takes every pending addition out of the backlog, for a backend that writes them itself
     /// as it closes (a writer that had not reached them yet then finds nothing left).
+    #[cfg(feature = "sqlite")]
     pub(crate) fn take_pending(&self) -> Batch {
         std::mem::take(&mut self.backlog().deltas)
     }
