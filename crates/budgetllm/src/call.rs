@@ -143,12 +143,23 @@ impl Inner {
     }
 
     /// [`Error::Paused`] / [`Error::ScopePaused`] when a budget on the call's path is paused.
+    ///
+    /// Both flags are read at once: on a shared store each read is a round trip, and a cache
+    /// hit should wait for one, not two.
     async fn refuse_if_paused(&self) -> Result<(), Error> {
-        if self.tracker.is_paused().await? {
+        let scope_paused = async {
+            match &self.scope {
+                Some(scope) => Some(scope.budget.is_paused().await),
+                None => None,
+            }
+        };
+        let (own, scope_paused) =
+            futures_util::future::join(self.tracker.is_paused(), scope_paused).await;
+        if own? {
             return Err(Error::Paused);
         }
-        if let Some(scope) = &self.scope
-            && scope.budget.is_paused().await.map_err(|e| scope.error(e))?
+        if let (Some(scope), Some(paused)) = (&self.scope, scope_paused)
+            && paused.map_err(|e| scope.error(e))?
         {
             return Err(scope.error(budget_core::BudgetError::Paused));
         }

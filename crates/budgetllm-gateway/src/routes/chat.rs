@@ -201,22 +201,27 @@ fn set_header(response: &mut Response, name: &'static str, cents: Option<f64>) {
 }
 
 /// The smallest amount left across every limited window of both budgets; `None` when neither
-/// has a limit (then no store is asked).
+/// has a limit (then no store is asked). The two budgets are read at once (on a shared store,
+/// one round trip of waiting instead of two).
 async fn remaining_cents(key: &BudgetTracker, gateway: &BudgetTracker) -> Option<f64> {
-    let mut smallest: Option<f64> = None;
-    for tracker in [key, gateway] {
-        let limits = tracker.limits();
-        if limits.total.is_none() && limits.daily.is_none() && limits.monthly.is_none() {
-            continue;
-        }
-        let Ok(status) = tracker.status().await else {
-            continue;
-        };
-        for window in [&status.total, &status.daily, &status.monthly] {
-            if let Some(left) = window.remaining_cents() {
-                smallest = Some(smallest.map_or(left, |s| s.min(left)));
-            }
-        }
+    let (key, gateway) =
+        futures_util::future::join(smallest_left(key), smallest_left(gateway)).await;
+    match (key, gateway) {
+        (Some(key), Some(gateway)) => Some(key.min(gateway)),
+        (one, other) => one.or(other),
     }
-    smallest
+}
+
+/// The smallest amount left across the tracker's limited windows; `None` without limits (no
+/// store is asked) or when the store cannot say.
+async fn smallest_left(tracker: &BudgetTracker) -> Option<f64> {
+    let limits = tracker.limits();
+    if limits.total.is_none() && limits.daily.is_none() && limits.monthly.is_none() {
+        return None;
+    }
+    let status = tracker.status().await.ok()?;
+    [&status.total, &status.daily, &status.monthly]
+        .into_iter()
+        .filter_map(|window| window.remaining_cents())
+        .reduce(f64::min)
 }

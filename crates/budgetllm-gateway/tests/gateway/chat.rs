@@ -254,3 +254,42 @@ async fn a_stream_cut_upstream_ends_with_an_error_event_and_is_charged() {
         .unwrap();
     assert!(spent > 0.0, "an unknown outcome is charged its reservation");
 }
+
+/// `x-budgetllm-remaining-cents` is the smallest amount left across the key's windows and the
+/// gateway's: here the gateway's daily limit is the tighter one, then the key's total.
+#[tokio::test]
+async fn the_remaining_header_is_the_smallest_left_across_key_and_gateway() {
+    let provider = FakeProvider::start().await;
+    let gw = start(Setup {
+        base_url: provider.base_url(),
+        toml: "[budget]\ndaily_cents = 50\n".to_owned(),
+        ..Setup::default()
+    })
+    .await;
+    let remaining = |response: &reqwest::Response| -> f64 {
+        response.headers()["x-budgetllm-remaining-cents"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let (_, roomy) = gw
+        .create_key(json!({"name": "roomy", "total_limit_cents": 100}))
+        .await;
+    let response = gw.chat(&roomy, &chat_body("gpt-4o-mini", "One")).await;
+    let left = remaining(&response);
+    let cost = response.json::<Value>().await.unwrap()["cost_cents"]
+        .as_f64()
+        .unwrap();
+    assert!((left - (50.0 - cost)).abs() < 1e-9, "{left} vs {cost}");
+
+    let (_, tight) = gw
+        .create_key(json!({"name": "tight", "total_limit_cents": 10}))
+        .await;
+    let response = gw.chat(&tight, &chat_body("gpt-4o-mini", "Two")).await;
+    let left = remaining(&response);
+    let cost = response.json::<Value>().await.unwrap()["cost_cents"]
+        .as_f64()
+        .unwrap();
+    assert!((left - (10.0 - cost)).abs() < 1e-9, "{left} vs {cost}");
+}
