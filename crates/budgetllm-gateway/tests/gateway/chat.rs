@@ -266,30 +266,25 @@ async fn the_remaining_header_is_the_smallest_left_across_key_and_gateway() {
         ..Setup::default()
     })
     .await;
-    let remaining = |response: &reqwest::Response| -> f64 {
-        response.headers()["x-budgetllm-remaining-cents"]
+    // (key name, its total limit, the limit the header follows, prompt)
+    for (name, key_limit, tighter, prompt) in
+        [("roomy", 100.0, 50.0, "One"), ("tight", 10.0, 10.0, "Two")]
+    {
+        let (_, key) = gw
+            .create_key(json!({"name": name, "total_limit_cents": key_limit}))
+            .await;
+        let response = gw.chat(&key, &chat_body("gpt-4o-mini", prompt)).await;
+        let left: f64 = response.headers()["x-budgetllm-remaining-cents"]
             .to_str()
             .unwrap()
             .parse()
-            .unwrap()
-    };
-    let (_, roomy) = gw
-        .create_key(json!({"name": "roomy", "total_limit_cents": 100}))
-        .await;
-    let response = gw.chat(&roomy, &chat_body("gpt-4o-mini", "One")).await;
-    let left = remaining(&response);
-    let cost = response.json::<Value>().await.unwrap()["cost_cents"]
-        .as_f64()
-        .unwrap();
-    assert!((left - (50.0 - cost)).abs() < 1e-9, "{left} vs {cost}");
-
-    let (_, tight) = gw
-        .create_key(json!({"name": "tight", "total_limit_cents": 10}))
-        .await;
-    let response = gw.chat(&tight, &chat_body("gpt-4o-mini", "Two")).await;
-    let left = remaining(&response);
-    let cost = response.json::<Value>().await.unwrap()["cost_cents"]
-        .as_f64()
-        .unwrap();
-    assert!((left - (10.0 - cost)).abs() < 1e-9, "{left} vs {cost}");
+            .unwrap();
+        let cost = response.json::<Value>().await.unwrap()["cost_cents"]
+            .as_f64()
+            .unwrap();
+        assert!(
+            (left - (tighter - cost)).abs() < 1e-9,
+            "{name}: {left} vs {cost}"
+        );
+    }
 }
