@@ -96,8 +96,8 @@ const RETENTION_MS: i64 = EXPIRED_RESERVATION_RETENTION.as_millis() as i64;
 /// same room; reading the pause flag, or a snapshot while no lease is due, is one deferred
 /// read. The file is in WAL mode (readers never block the writer) with a busy timeout (an
 /// operation waits for another process's transaction rather than failing at once). Each
-/// operation runs on tokio's blocking pool, except a read that can run at once (see
-/// [`SqliteFile::read_now`]). The process's stores on one file share one connection
+/// operation runs at once on the calling thread when nothing is in its way, else on tokio's
+/// blocking pool (see [`SqliteFile::run_now`]). The process's stores on one file share one connection
 /// ([`sqlite_link::SqliteFile`]), so they take turns in microseconds instead of meeting in
 /// SQLite's busy handler, which sleeps for milliseconds.
 ///
@@ -278,27 +278,42 @@ impl SqliteLedger {
         self.file.sqlite.path()
     }
 
-    /// Runs `op` on this ledger's namespace in one `BEGIN IMMEDIATE` transaction on the
-    /// blocking pool, committing only when it succeeds.
+    /// Runs `op` on this ledger's namespace in one `BEGIN IMMEDIATE` transaction, committing
+    /// only when it succeeds.
     async fn transact<T, F>(&self, op: F) -> Result<T, BudgetError>
     where
         T: Send + 'static,
-        F: FnOnce(&Transaction<'_>, &str) -> Result<T, OpError> + Send + 'static,
+        F: Fn(&Transaction<'_>, &str) -> Result<T, OpError> + Send + 'static,
     {
-        self.run(TransactionBehavior::Immediate, op).await
+        self.now_or_pool(TransactionBehavior::Immediate, op).await
     }
 
     /// Runs `op`, which only reads, in one deferred transaction: it sees one committed state
-    /// and never waits for another process's writer (WAL readers do not). It runs at once on
-    /// the calling thread when the connection is free ([`SqliteFile::read_now`]: microseconds,
-    /// less than a hop to the blocking pool), else on the blocking pool.
+    /// and never waits for another process's writer (WAL readers do not).
     async fn read<T, F>(&self, op: F) -> Result<T, BudgetError>
     where
         T: Send + 'static,
         F: Fn(&Transaction<'_>, &str) -> Result<T, OpError> + Send + 'static,
     {
-        let now = self.file.sqlite.read_now(|connection| {
-            let tx = Transaction::new_unchecked(connection, TransactionBehavior::Deferred)?;
+        self.now_or_pool(TransactionBehavior::Deferred, op).await
+    }
+
+    /// Runs `op` in one transaction of `behavior` at once on the calling thread when nothing
+    /// is in its way ([`SqliteFile::run_now`]: microseconds, less than a hop to the blocking
+    /// pool), else on the blocking pool, where it may wait for another process's writer.
+    async fn now_or_pool<T, F>(
+        &self,
+        behavior: TransactionBehavior,
+        op: F,
+    ) -> Result<T, BudgetError>
+    where
+        T: Send + 'static,
+        F: Fn(&Transaction<'_>, &str) -> Result<T, OpError> + Send + 'static,
+    {
+        let now = self.file.sqlite.run_now(|connection| {
+            let tx = Transaction::new_unchecked(connection, behavior)?;
+            // Dropping `tx` on an error rolls back: a refused operation changes nothing, and
+            // one that would wait runs again on the pool.
             match op(&tx, &self.namespace) {
                 Ok(value) => tx.commit().map(|()| Ok(value)),
                 Err(OpError::Sqlite(e)) => Err(e),
@@ -308,11 +323,11 @@ impl SqliteLedger {
         match now {
             Some(Ok(outcome)) => outcome,
             Some(Err(e)) => Err(store_error(
-                "could not read the budget in",
+                "could not update the budget in",
                 self.file.sqlite.path(),
                 e,
             )),
-            None => self.run(TransactionBehavior::Deferred, op).await,
+            None => self.run(behavior, op).await,
         }
     }
 

@@ -254,10 +254,14 @@ impl PaidCall {
                 reservations.amount()
             }
         };
-        reservations.settle(cost).await;
-        if let (Some(key), Some(answer)) = (key, answer.filter(|answer| answer.is_final_turn())) {
-            inner.cache.set(&key, answer, cost).await;
-        }
+        // The settle and the cache store at once: on a shared store each is a round trip.
+        let store = async {
+            if let (Some(key), Some(answer)) = (key, answer.filter(|answer| answer.is_final_turn()))
+            {
+                inner.cache.set(&key, answer, cost).await;
+            }
+        };
+        futures_util::future::join(reservations.settle(cost), store).await;
         cost
     }
 

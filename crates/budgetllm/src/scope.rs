@@ -106,23 +106,33 @@ impl Reservations {
     /// Settles every reservation at `cost`. A ledger failure is logged, not returned: the
     /// provider already answered, and the reservation's lease charges it in full later.
     pub(crate) async fn settle(self, cost: Money) {
-        for guard in self.into_guards() {
+        self.end_each(|guard| async move {
             if let Err(error) = guard.settle(cost).await {
                 tracing::warn!(%error, "cannot settle the call; its reservation's lease will charge it in full");
             }
-        }
+        })
+        .await;
     }
 
     /// Frees every reservation: the call cost nothing.
     pub(crate) async fn release(self) {
-        for guard in self.into_guards() {
+        self.end_each(|guard| async move {
             if let Err(error) = guard.release().await {
                 tracing::warn!(%error, "cannot release the call; its reservation's lease will charge it in full");
             }
-        }
+        })
+        .await;
     }
 
-    fn into_guards(self) -> impl Iterator<Item = ReservationGuard> {
-        std::iter::once(self.own).chain(self.scope)
+    /// Ends both reservations at once: on a shared store each is a round trip, and a call
+    /// should wait for one, not two.
+    async fn end_each<F, Fut>(self, end: F)
+    where
+        F: Fn(ReservationGuard) -> Fut,
+        Fut: Future<Output = ()>,
+    {
+        let Reservations { own, scope } = self;
+        let scope = futures_util::future::OptionFuture::from(scope.map(&end));
+        futures_util::future::join(end(own), scope).await;
     }
 }

@@ -92,14 +92,14 @@ impl SqliteBackend {
         .map_err(|e| CacheError::backend(NAME, operation, e))
     }
 
-    /// Runs the lookup `work` at once when it need not wait (see
-    /// [`SqliteFile::read_now`]), else on the blocking pool.
-    async fn read<T, F>(&self, operation: &'static str, work: F) -> Result<T, CacheError>
+    /// Runs `work` at once when it need not wait (see [`SqliteFile::run_now`]), else on the
+    /// blocking pool. `work` must leave nothing changed when it fails, so it can run again.
+    async fn now_or_pool<T, F>(&self, operation: &'static str, work: F) -> Result<T, CacheError>
     where
         T: Send + 'static,
         F: Fn(&Connection) -> rusqlite::Result<T> + Send + 'static,
     {
-        match self.inner.file.read_now(&work) {
+        match self.inner.file.run_now(&work) {
             Some(done) => done.map_err(|e| CacheError::backend(NAME, operation, e)),
             None => self.blocking(operation, work).await,
         }
@@ -188,7 +188,7 @@ impl CacheBackend for SqliteBackend {
 
     async fn get(&self, key: &CacheKey) -> Result<Option<Bytes>, CacheError> {
         let key = key.as_str().to_owned();
-        self.read("get", move |c| {
+        self.now_or_pool("get", move |c| {
             let found: Option<(Vec<u8>, i64)> = c
                 .prepare_cached("SELECT value, expires_at_ms FROM cache_entries WHERE key = ?1")?
                 .query_row([&key], |row| Ok((row.get(0)?, row.get(1)?)))
@@ -217,22 +217,26 @@ impl CacheBackend for SqliteBackend {
         let key = key.as_str().to_owned();
         let ttl_ms =
             i64::try_from(ttl.unwrap_or(self.inner.default_ttl).as_millis()).unwrap_or(i64::MAX);
-        self.blocking("set", move |c| {
+        self.now_or_pool("set", move |c| {
             let now = now_ms();
-            c.prepare_cached(
+            // One transaction for the entry and the purge: one commit, and a write that would
+            // wait changes nothing before it runs again on the pool.
+            let tx = Transaction::new_unchecked(c, TransactionBehavior::Immediate)?;
+            tx.prepare_cached(
                 "INSERT OR REPLACE INTO cache_entries (key, value, expires_at_ms) VALUES (?1, ?2, ?3)",
             )?
             .execute(params![key, &value[..], now.saturating_add(ttl_ms)])?;
-            purge_expired(c, now)
+            purge_expired(&tx, now)?;
+            tx.commit()
         })
         .await
     }
 
     async fn delete(&self, key: &CacheKey) -> Result<(), CacheError> {
         let key = key.as_str().to_owned();
-        self.blocking("delete", move |c| {
+        self.now_or_pool("delete", move |c| {
             c.prepare_cached("DELETE FROM cache_entries WHERE key = ?1")?
-                .execute([key])?;
+                .execute([&key])?;
             Ok(())
         })
         .await

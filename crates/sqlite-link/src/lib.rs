@@ -21,7 +21,8 @@
 //! inside whichever commit crosses SQLite's threshold: a checkpoint syncs the file to disk and
 //! took milliseconds out of a request that happened to trigger it.
 //!
-//! Calls block: stores run them on their runtime's blocking pool.
+//! Calls block: stores run them at once when nothing is in their way
+//! ([`SqliteFile::run_now`]), else on their runtime's blocking pool.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -184,20 +185,22 @@ impl SqliteFile {
 }
 
 impl SqliteFile {
-    /// Runs the read `op` at once, on the calling thread, when it cannot wait: the connection
-    /// is free (no other store of the process is using it) and SQLite needs no lock another
-    /// process holds. Otherwise `None`, and nothing was changed: run `op` on a blocking pool
-    /// through [`lock`](Self::lock) instead.
+    /// Runs `op` at once, on the calling thread, when it cannot wait: the connection is free
+    /// (no other store of the process is using it) and SQLite needs no lock another process
+    /// holds. Otherwise `None`, and nothing was changed: run `op` on a blocking pool through
+    /// [`lock`](Self::lock) instead.
     ///
-    /// A read of a WAL file takes microseconds — less than handing it to another thread and
-    /// waking the caller again — so stores try this first for their reads and keep the
-    /// blocking pool for what may wait. `op` may also write (e.g. delete an expired row): a
-    /// write that would wait for another process fails at once here (no busy timeout), its
-    /// transaction is rolled back by `op`'s error, and the caller runs `op` again on the pool.
+    /// A read of a WAL file, or a short write transaction (`synchronous = NORMAL` and the
+    /// checkpoints on their own thread: a commit appends to the log and syncs nothing), takes
+    /// microseconds — less than handing it to another thread and waking the caller again — so
+    /// stores try this first and keep the blocking pool for what must wait. A write that would
+    /// wait for another process's lock fails at once here (no busy timeout); `op` must then
+    /// return that error, so its transaction rolls back, and the caller runs `op` again on the
+    /// pool: `op` must be safe to run twice when its first run changed nothing.
     ///
     /// # Errors
     /// What `op` fails with, other than waiting for a lock.
-    pub fn read_now<T>(
+    pub fn run_now<T>(
         &self,
         op: impl FnOnce(&Connection) -> rusqlite::Result<T>,
     ) -> Option<rusqlite::Result<T>> {

@@ -72,7 +72,7 @@ fn a_file_that_cannot_be_created_is_an_error() {
 }
 
 #[test]
-fn reads_run_at_once_only_when_nothing_is_in_their_way() {
+fn operations_run_at_once_only_when_nothing_is_in_their_way() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("state.db");
     let file = SqliteFile::open(&path, TIMEOUT).unwrap();
@@ -82,12 +82,12 @@ fn reads_run_at_once_only_when_nothing_is_in_their_way() {
         .unwrap();
     let read = |c: &rusqlite::Connection| c.query_row("SELECT x FROM t", [], |row| row.get(0));
 
-    let x: i64 = file.read_now(read).expect("free").unwrap();
+    let x: i64 = file.run_now(read).expect("free").unwrap();
     assert_eq!(x, 1);
 
     // Another store of this process is using the connection: not now.
     let busy = file.lock(TIMEOUT).unwrap();
-    assert!(file.read_now(read).is_none());
+    assert!(file.run_now(read).is_none());
     drop(busy);
 
     // Another process holds the write lock: a read still runs at once (WAL), a write does not
@@ -97,20 +97,28 @@ fn reads_run_at_once_only_when_nothing_is_in_their_way() {
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         .unwrap();
     let x: i64 = file
-        .read_now(read)
+        .run_now(read)
         .expect("a read is not in the way")
         .unwrap();
     assert_eq!(x, 1);
     let started = std::time::Instant::now();
-    let write = file.read_now(|c| c.execute("UPDATE t SET x = 2", []));
+    let write = file.run_now(|c| c.execute("UPDATE t SET x = 2", []));
     assert!(write.is_none(), "a write waits for the lock: not now");
     assert!(
         started.elapsed() < Duration::from_millis(500),
         "and it did not wait"
     );
     drop(writing);
-    let x: i64 = file.read_now(read).unwrap().unwrap();
+    let x: i64 = file.run_now(read).unwrap().unwrap();
     assert_eq!(x, 1, "nothing was changed");
+
+    // Nothing in the way: a write runs at once too, and is committed.
+    let write = file.run_now(|c| c.execute("UPDATE t SET x = 3", []));
+    assert_eq!(write.expect("free").unwrap(), 1);
+    let seen: i64 = other
+        .query_row("SELECT x FROM t", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(seen, 3, "another connection sees the write");
 }
 
 /// Commits only append to the write-ahead log; a thread of the file's own copies the log into

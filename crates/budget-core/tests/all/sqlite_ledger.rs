@@ -221,6 +221,41 @@ async fn a_file_locked_past_the_busy_timeout_fails_closed_in_time() {
     );
 }
 
+/// A write that finds another process's transaction in its way is not refused at once: it
+/// waits for it (on the blocking pool, within the busy timeout), then goes through.
+#[tokio::test]
+async fn a_write_waits_for_another_process_s_short_transaction() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("budget.db");
+    let ledger = SqliteLedger::builder(&path)
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let (locked, lock_taken) = std::sync::mpsc::channel();
+    let other = std::thread::spawn(move || {
+        let mut other = rusqlite::Connection::open(&path).unwrap();
+        let lock = other
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .unwrap();
+        locked.send(()).unwrap();
+        std::thread::sleep(Duration::from_millis(150));
+        lock.commit().unwrap();
+    });
+    lock_taken.recv().unwrap();
+
+    let started = Instant::now();
+    reserve(&ledger, 10, Limits::default())
+        .await
+        .expect("waits for the other transaction, then reserves");
+    assert!(
+        started.elapsed() >= Duration::from_millis(100),
+        "it waited for the lock: {:?}",
+        started.elapsed()
+    );
+    other.join().unwrap();
+    assert_windows(&snapshot(&ledger).await, 0, 10, "reserved once");
+}
+
 /// Reads never wait for another process's writer: while one holds the file's write lock, the
 /// pause flag and the windows (no lease due) are read at once; a reservation waits its timeout.
 #[tokio::test]

@@ -106,7 +106,7 @@ impl SqliteKeyStore {
         };
         // At once when the connection is free (a read takes microseconds, less than a hop to
         // the blocking pool), else on the pool.
-        let text = match self.inner.file.read_now(&read) {
+        let text = match self.inner.file.run_now(&read) {
             Some(done) => done.map_err(|error| unavailable(self.inner.file.path(), &error))?,
             None => self.run(move |c| read(c)).await?,
         };
