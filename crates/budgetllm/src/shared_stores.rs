@@ -47,8 +47,9 @@ impl ClientBuilder {
     /// `url` names one server — `redis://[user:password@]host[:port][/db]`, or
     /// `redis+unix:///path/to/socket` — or a Redis Cluster:
     /// `redis+cluster://[user:password@]host1:port1,host2:port2,…` (the credentials apply to
-    /// every node; any reachable subset of the nodes will do). TLS URLs (`rediss://`) are a
-    /// configuration error: this version has no TLS built in.
+    /// every node; any reachable subset of the nodes will do). `rediss://` and
+    /// `rediss+cluster://` connect over TLS, verifying the server against the system's trust
+    /// store (`SSL_CERT_FILE` or `SSL_CERT_DIR` name another).
     ///
     /// - The budget lives in a [`RedisLedger`](crate::core::RedisLedger): every reserve and
     ///   settle is one Lua script, so the limit holds however many processes call at once.

@@ -93,8 +93,9 @@ impl RedisBackend {
     /// (`redis://[user:password@]host[:port][/db]`, `redis+unix:///path/to/socket`) or the seed
     /// nodes of a Redis Cluster (`redis+cluster://[user:password@]host1:port1,host2:port2,…`;
     /// the credentials apply to every node, and any reachable subset of the nodes will do).
-    /// Nothing is checked or connected until [`build`](RedisBackendBuilder::build), which
-    /// refuses TLS URLs (`rediss://`): this version has no TLS built in.
+    /// `rediss://` and `rediss+cluster://` connect over TLS, verifying the server against the
+    /// system's trust store (`SSL_CERT_FILE` or `SSL_CERT_DIR` name another). Nothing is
+    /// checked or connected until [`build`](RedisBackendBuilder::build).
     pub fn builder(url: impl Into<String>) -> RedisBackendBuilder {
         RedisBackendBuilder::new(Source::Url(url.into()))
     }

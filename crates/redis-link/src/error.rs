@@ -42,6 +42,16 @@ pub enum LinkError {
         #[source]
         source: BoxError,
     },
+    /// The server's TLS certificate is not signed by an authority this process trusts.
+    #[error(
+        "the Redis server's TLS certificate is not trusted ({source}); add its authority to the \
+         system's trust store, or name a file of trusted certificates in SSL_CERT_FILE"
+    )]
+    UntrustedServer {
+        /// The client's error.
+        #[source]
+        source: BoxError,
+    },
     /// The server may evict keys that must not disappear, and the link was told to refuse
     /// such a server ([`OnEvictable::Refuse`](crate::OnEvictable::Refuse)).
     #[error("this Redis may evict the {store}'s keys: {reason}")]
@@ -58,6 +68,11 @@ impl LinkError {
     pub(crate) fn from_redis(error: redis::RedisError, timeout: Duration) -> LinkError {
         if error.is_timeout() {
             LinkError::TimedOut { timeout }
+        } else if error.to_string().contains("invalid peer certificate") {
+            // rustls's words for a certificate it could not verify.
+            LinkError::UntrustedServer {
+                source: Box::new(error),
+            }
         } else {
             LinkError::Failed {
                 source: Box::new(error),

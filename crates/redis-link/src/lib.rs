@@ -5,8 +5,9 @@
 //! - **URLs** ([`Link::open`]): one server (`redis://[user:password@]host[:port][/db]`,
 //!   `redis+unix:///path` or `unix:///path`), or a Redis Cluster:
 //!   `redis+cluster://[user:password@]h1:p1,h2:p2,…`, whose credentials apply to every node.
-//!   `rediss://` and `rediss+cluster://` (TLS) are read the same way, but refused with a clear
-//!   error: the Redis client is built without TLS.
+//!   `rediss://` and `rediss+cluster://` are the same over TLS (rustls): the server's
+//!   certificate is verified against the system's trust store, or the certificates in the
+//!   file `SSL_CERT_FILE` (or the folder `SSL_CERT_DIR`) names, e.g. a private CA's.
 //! - **Connections** ([`Link`]): a deadpool-redis pool makes and health-checks connections; one
 //!   multiplexed connection carries every concurrent call and goes back to the pool only after
 //!   a call on it failed, so a call costs one round trip and recovery is automatic.

@@ -121,6 +121,9 @@ impl Link {
             create: Some(options.timeout),
             recycle: Some(options.timeout),
         };
+        if url.starts_with("rediss") {
+            use_a_tls_provider();
+        }
         let pool = match Target::parse(url)? {
             Target::Single(url) => {
                 let config = AsyncConnectionConfig::new()
@@ -268,6 +271,13 @@ impl Link {
         *self.current.lock().unwrap_or_else(PoisonError::into_inner) = None;
         self.checked.store(false, Ordering::Release);
     }
+}
+
+/// Makes sure rustls has a crypto provider for `rediss://` connections: ring (as the HTTP
+/// client uses), unless the application already installed one, which is then kept.
+fn use_a_tls_provider() {
+    // Fails only when a provider is installed already: that one serves.
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 /// Refuses unusable options.

@@ -16,10 +16,6 @@ const EXPECTED: &str = "expected redis://[user:password@]host[:port][/db], redis
                         redis+unix:///path/to/socket, or \
                         redis+cluster://[user:password@]host1:port1,host2:port2,…";
 
-/// Why a `rediss://` URL fails: the Redis client is built without TLS.
-const NO_TLS: &str = "TLS (rediss://) is not built into this version; reach Redis over a TLS \
-                      tunnel (e.g. stunnel) with a redis:// URL";
-
 /// Where a store's Redis is.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Target {
@@ -36,11 +32,7 @@ impl Target {
     pub(crate) fn parse(url: &str) -> Result<Target, LinkError> {
         let invalid = |reason| LinkError::InvalidUrl {
             url: redact(url),
-            reason: if url.starts_with("rediss") {
-                NO_TLS
-            } else {
-                reason
-            },
+            reason,
         };
         let Some(nodes) = cluster_nodes(url) else {
             // The client's own error may quote the URL, password included: not passed on.

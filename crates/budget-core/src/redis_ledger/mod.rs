@@ -160,8 +160,9 @@ impl RedisLedger {
     /// Starts configuring a ledger on `url`: one server (`redis://[user:password@]host:port/db`,
     /// `redis+unix:///path/to/socket`) or a cluster
     /// (`redis+cluster://[user:password@]host1:port1,host2:port2,…`: the credentials apply to
-    /// every node, and any reachable subset of the nodes will do). TLS URLs (`rediss://`) are
-    /// refused at [`build`](RedisLedgerBuilder::build): this version has no TLS built in.
+    /// every node, and any reachable subset of the nodes will do). `rediss://` and
+    /// `rediss+cluster://` connect over TLS, verifying the server against the system's trust
+    /// store (`SSL_CERT_FILE` or `SSL_CERT_DIR` name another).
     pub fn builder(url: impl Into<String>) -> RedisLedgerBuilder {
         RedisLedgerBuilder {
             url: url.into(),

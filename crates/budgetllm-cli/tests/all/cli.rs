@@ -10,7 +10,7 @@ use budget_core::{
     BudgetError, Enforcement, Ledger, Limits, Money, Periods, RedisLedger, ReserveRequest,
     SqliteLedger,
 };
-use test_support::RedisServer;
+use test_support::{RedisServer, TlsRedisServer};
 use time::OffsetDateTime;
 
 async fn reserve(ledger: &dyn Ledger, cents: u64) -> Result<budget_core::Reservation, BudgetError> {
@@ -103,6 +103,55 @@ async fn pause_and_resume_through_redis_reach_a_running_ledger() {
     reserve(&ledger, 1)
         .await
         .expect("spending allowed after resume");
+}
+
+/// `rediss://`: the kill switch and status work over TLS when the server's authority is
+/// trusted (`SSL_CERT_FILE`), and an untrusted server is refused with exit code 1.
+#[tokio::test]
+async fn pause_and_status_over_tls_reach_the_shared_budget() {
+    let server = TlsRedisServer::start();
+    let ledger = RedisLedger::builder(server.plain_url())
+        .namespace("tls")
+        .build()
+        .unwrap();
+    spend(&ledger, 7).await;
+    let over_tls = |args: &[&str], trusted: bool| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_budgetllm"));
+        command
+            .args(args)
+            .args(["--redis-url", &server.url(), "--namespace", "tls"])
+            .env_remove("BUDGETLLM_REDIS_URL")
+            .env_remove("BUDGETLLM_STATE_PATH")
+            .env_remove("BUDGETLLM_NAMESPACE")
+            .env_remove("SSL_CERT_DIR");
+        if trusted {
+            command.env("SSL_CERT_FILE", server.ca_file());
+        } else {
+            command.env_remove("SSL_CERT_FILE");
+        }
+        command.output().expect("run budgetllm")
+    };
+
+    let out = over_tls(&["pause"], true);
+    assert_ok(&out);
+    assert!(ledger.is_paused().await.unwrap(), "paused over TLS");
+    let out = over_tls(&["status", "--json"], true);
+    assert_ok(&out);
+    let status: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(status["budget"]["total"]["spent_cents"], 7.0);
+    assert_eq!(status["budget"]["paused"], true);
+
+    let out = over_tls(&["resume"], false);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("SSL_CERT_FILE"),
+        "says how to trust the server: {}",
+        stderr(&out)
+    );
+    assert!(
+        ledger.is_paused().await.unwrap(),
+        "an untrusted server is not talked to"
+    );
 }
 
 #[tokio::test]
