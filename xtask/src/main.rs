@@ -28,6 +28,7 @@ mod update_prices;
 
 use std::path::Path;
 use std::process::{Command, ExitCode};
+use std::time::{Duration, Instant};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -133,16 +134,37 @@ fn feature_combination(name: &str, features: &[&str]) -> Result<(), String> {
 }
 
 fn ci() -> Result<(), String> {
-    system::ensure_packages()?;
+    // CI runs under a time budget: the summary says which step to look at when it grows.
+    let mut took: Vec<(String, Duration)> = Vec::new();
+    let mut timed = |name: &str, step: &mut dyn FnMut() -> Result<(), String>| {
+        let started = Instant::now();
+        step()?;
+        took.push((name.to_owned(), started.elapsed()));
+        Ok::<(), String>(())
+    };
+    timed("system packages", &mut system::ensure_packages)?;
     for step in CI_STEPS {
-        eprintln!("xtask ci: {} (cargo {})", step.name, step.args.join(" "));
-        cargo(step.args, step.env).map_err(|e| format!("ci step '{}' failed: {e}", step.name))?;
+        timed(step.name, &mut || {
+            eprintln!("xtask ci: {} (cargo {})", step.name, step.args.join(" "));
+            cargo(step.args, step.env).map_err(|e| format!("ci step '{}' failed: {e}", step.name))
+        })?;
     }
     for (name, features) in FEATURE_SETS {
-        feature_combination(name, features)?;
+        timed(name, &mut || feature_combination(name, features))?;
     }
-    python::ci(workspace_root()).map_err(|e| format!("ci step 'python' failed: {e}"))?;
-    eprintln!("xtask ci: all steps passed");
+    timed("python", &mut || {
+        python::ci(workspace_root()).map_err(|e| format!("ci step 'python' failed: {e}"))
+    })?;
+    let total: Duration = took.iter().map(|(_, d)| *d).sum();
+    let steps: Vec<String> = took
+        .iter()
+        .map(|(name, d)| format!("{name} {:.0} s", d.as_secs_f64()))
+        .collect();
+    eprintln!(
+        "xtask ci: all steps passed in {:.0} s ({})",
+        total.as_secs_f64(),
+        steps.join(", ")
+    );
     Ok(())
 }
 
