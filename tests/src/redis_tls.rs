@@ -66,6 +66,12 @@ impl TlsRedisServer {
     pub fn ca_file(&self) -> PathBuf {
         self.dir.join("ca.pem")
     }
+
+    /// Another authority's certificate, which signed nothing of this server's: with
+    /// `SSL_CERT_FILE` naming it, the server is untrusted whatever the system's store holds.
+    pub fn unrelated_ca_file(&self) -> PathBuf {
+        self.dir.join("unrelated-ca.pem")
+    }
 }
 
 impl Drop for TlsRedisServer {
@@ -75,15 +81,11 @@ impl Drop for TlsRedisServer {
     }
 }
 
-/// Writes `ca.pem`, and `server.pem` / `server.key` for `localhost` and `127.0.0.1` signed by it.
+/// Writes `ca.pem`, `server.pem` / `server.key` for `localhost` and `127.0.0.1` signed by it,
+/// and `unrelated-ca.pem`, an authority of its own.
 fn write_certificates(dir: &Path) {
-    let mut ca = CertificateParams::new(Vec::<String>::new()).expect("authority parameters");
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
-    ca.distinguished_name
-        .push(DnType::CommonName, "BudgetLLM test authority");
-    let ca_key = KeyPair::generate().expect("an authority key");
-    let ca = CertifiedIssuer::self_signed(ca, ca_key).expect("the authority's certificate");
+    let ca = authority("BudgetLLM test authority");
+    let unrelated = authority("BudgetLLM unrelated authority");
 
     let server = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
         .expect("server parameters");
@@ -96,7 +98,18 @@ fn write_certificates(dir: &Path) {
         ("ca.pem", ca.pem()),
         ("server.pem", server_cert.pem()),
         ("server.key", server_key.serialize_pem()),
+        ("unrelated-ca.pem", unrelated.pem()),
     ] {
         std::fs::write(dir.join(name), pem).expect("write a certificate file");
     }
+}
+
+/// A self-signed certificate authority named `name`.
+fn authority(name: &str) -> CertifiedIssuer<'static, KeyPair> {
+    let mut params = CertificateParams::new(Vec::<String>::new()).expect("authority parameters");
+    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    params.distinguished_name.push(DnType::CommonName, name);
+    let key = KeyPair::generate().expect("an authority key");
+    CertifiedIssuer::self_signed(params, key).expect("the authority's certificate")
 }

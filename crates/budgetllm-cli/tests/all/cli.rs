@@ -115,33 +115,29 @@ async fn pause_and_status_over_tls_reach_the_shared_budget() {
         .build()
         .unwrap();
     spend(&ledger, 7).await;
-    let over_tls = |args: &[&str], trusted: bool| {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_budgetllm"));
-        command
+    let over_tls = |args: &[&str], trusted: &std::path::Path| {
+        Command::new(env!("CARGO_BIN_EXE_budgetllm"))
             .args(args)
             .args(["--redis-url", &server.url(), "--namespace", "tls"])
             .env_remove("BUDGETLLM_REDIS_URL")
             .env_remove("BUDGETLLM_STATE_PATH")
             .env_remove("BUDGETLLM_NAMESPACE")
-            .env_remove("SSL_CERT_DIR");
-        if trusted {
-            command.env("SSL_CERT_FILE", server.ca_file());
-        } else {
-            command.env_remove("SSL_CERT_FILE");
-        }
-        command.output().expect("run budgetllm")
+            .env_remove("SSL_CERT_DIR")
+            .env("SSL_CERT_FILE", trusted)
+            .output()
+            .expect("run budgetllm")
     };
 
-    let out = over_tls(&["pause"], true);
+    let out = over_tls(&["pause"], &server.ca_file());
     assert_ok(&out);
     assert!(ledger.is_paused().await.unwrap(), "paused over TLS");
-    let out = over_tls(&["status", "--json"], true);
+    let out = over_tls(&["status", "--json"], &server.ca_file());
     assert_ok(&out);
     let status: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     assert_eq!(status["budget"]["total"]["spent_cents"], 7.0);
     assert_eq!(status["budget"]["paused"], true);
 
-    let out = over_tls(&["resume"], false);
+    let out = over_tls(&["resume"], &server.unrelated_ca_file());
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("SSL_CERT_FILE"),
