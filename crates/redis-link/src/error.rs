@@ -42,9 +42,11 @@ pub enum LinkError {
         #[source]
         source: BoxError,
     },
-    /// The server's TLS certificate is not signed by an authority this process trusts.
+    /// The server's TLS certificate could not be verified: it is not signed by an authority
+    /// this process trusts, or not for the host name in the URL.
     #[error(
-        "the Redis server's TLS certificate is not trusted ({source}); add its authority to the \
+        "the Redis server's TLS certificate is not trusted ({source}); connect by a host name \
+         the certificate is for, and trust the authority that signed it: add it to the \
          system's trust store, or name a file of trusted certificates in SSL_CERT_FILE"
     )]
     UntrustedServer {
