@@ -1,5 +1,4 @@
-//! URLs: every form the stores accept is read, and no
-//! password ever shows in what is printed.
+//! URLs: every form the stores accept is read, and no password ever shows in what is printed.
 
 use redis_link::{Link, LinkError, LinkOptions, redact};
 use std::time::Duration;
