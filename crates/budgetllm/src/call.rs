@@ -166,35 +166,39 @@ impl Inner {
         Ok(())
     }
 
-    /// Estimates the worst case and reserves it in the scope's budget (if any), then in the
-    /// client's own; a refusal by the second releases the first. In soft mode, alerts when a
-    /// reservation goes over a limit.
+    /// Estimates the worst case and reserves it in the scope's budget (if any) and in the
+    /// client's own at once (on a shared store each reservation is a round trip, and a call
+    /// should wait for one, not two); a refusal by either releases the other. When both
+    /// refuse, the scope's refusal is reported. In soft mode, alerts when a reservation goes
+    /// over a limit.
     async fn reserve(&self, prepared: &PreparedRequest) -> Result<Reservations, Error> {
         // A large prompt is counted off this thread, so other calls go on meanwhile.
         let estimate = self
             .prices
             .estimate_async(&prepared.request.model, &prepared.body)
             .await?;
-        let scope = match &self.scope {
-            Some(scope) => Some(
-                scope
-                    .budget
-                    .reserve(estimate.cost)
-                    .await
-                    .map_err(|error| scope.error(error))?,
-            ),
-            None => None,
-        };
-        let own = match self.tracker.reserve(estimate.cost).await {
-            Ok(own) => own,
-            Err(error) => {
+        let in_scope =
+            futures_util::future::OptionFuture::from(self.scope.as_ref().map(|scope| async move {
+                let reserved = scope.budget.reserve(estimate.cost).await;
+                reserved.map_err(|error| scope.error(error))
+            }));
+        let (own, in_scope) =
+            futures_util::future::join(self.tracker.reserve(estimate.cost), in_scope).await;
+        let reservations = match (own.map_err(Error::from), in_scope.transpose()) {
+            (Ok(own), Ok(scope)) => Reservations { own, scope },
+            (own, Err(scope_refused)) => {
+                if let Ok(own) = own {
+                    release_refused(own).await;
+                }
+                return Err(scope_refused);
+            }
+            (Err(own_refused), Ok(scope)) => {
                 if let Some(scope) = scope {
                     release_refused(scope).await;
                 }
-                return Err(error.into());
+                return Err(own_refused);
             }
         };
-        let reservations = Reservations { own, scope };
         if let Some(alert) = &self.on_budget_exceeded {
             for guard in std::iter::once(&reservations.own).chain(&reservations.scope) {
                 if let Some(exceeded) = guard.exceeded() {
@@ -279,10 +283,10 @@ impl PaidCall {
     }
 }
 
-/// Frees a scope reservation whose call the client's own budget refused.
+/// Frees a reservation whose call the other budget refused.
 async fn release_refused(guard: ReservationGuard) {
     if let Err(error) = guard.release().await {
-        tracing::warn!(%error, "cannot release a refused call's scope reservation; its lease will charge it");
+        tracing::warn!(%error, "cannot release a refused call's reservation; its lease will charge it");
     }
 }
 

@@ -1,19 +1,22 @@
 //! How often a call touches the ledger: a shared ledger (Redis, SQLite) pays a round trip per
 //! operation, so a paid call must cost exactly two (reserve, settle) and a cache hit one (the
-//! pause check).
+//! pause check); and a scoped call asks its two budgets at once, so it waits for one round trip
+//! per step, not two.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
-use crate::common::{ask, builder};
+use crate::common::{ask, builder, mini_cost};
 use async_trait::async_trait;
-use budgetllm::Error;
 use budgetllm::core::{
-    BudgetError, Ledger, MemoryLedger, Money, Periods, RecordRequest, Recorded, Reservation,
-    ReserveRequest, Settlement, Snapshot,
+    BudgetError, BudgetTracker, Ledger, MemoryLedger, Money, Periods, RecordRequest, Recorded,
+    Reservation, ReserveRequest, Settlement, Snapshot,
 };
+use budgetllm::{Error, Scope};
 use test_support::fake_provider::{FakeProvider, FakeReply, FakeUsage};
 use time::OffsetDateTime;
+use tokio::sync::Barrier;
 
 /// A [`MemoryLedger`] that counts every operation made on it.
 #[derive(Debug, Default)]
@@ -124,4 +127,103 @@ async fn a_paid_call_costs_two_ledger_operations_and_a_cache_hit_one() {
         "a paused paid call: the refused reserve only"
     );
     assert_eq!(fake.request_count(), 2);
+}
+
+/// A [`MemoryLedger`] whose reserves, settles and pause checks go on only when the other
+/// budget's same operation has also started: two of them sharing one barrier complete a call
+/// only if the call asks both at once (asked one after the other, the first waits in vain).
+#[derive(Debug)]
+struct MeetingLedger {
+    inner: MemoryLedger,
+    both: Arc<Barrier>,
+}
+
+impl MeetingLedger {
+    /// Waits for the other budget's operation; panics (failing the test) when it never starts.
+    async fn meet(&self) {
+        tokio::time::timeout(Duration::from_secs(5), self.both.wait())
+            .await
+            .expect("the other budget was not asked at the same time");
+    }
+}
+
+#[async_trait]
+impl Ledger for MeetingLedger {
+    async fn reserve(&self, request: &ReserveRequest) -> Result<Reservation, BudgetError> {
+        self.meet().await;
+        self.inner.reserve(request).await
+    }
+    async fn settle(
+        &self,
+        reservation: &Reservation,
+        actual: Money,
+        now: OffsetDateTime,
+    ) -> Result<Settlement, BudgetError> {
+        self.meet().await;
+        self.inner.settle(reservation, actual, now).await
+    }
+    async fn record(&self, request: &RecordRequest) -> Result<Recorded, BudgetError> {
+        self.inner.record(request).await
+    }
+    async fn pause(&self) -> Result<(), BudgetError> {
+        self.inner.pause().await
+    }
+    async fn resume(&self) -> Result<(), BudgetError> {
+        self.inner.resume().await
+    }
+    async fn is_paused(&self) -> Result<bool, BudgetError> {
+        self.meet().await;
+        self.inner.is_paused().await
+    }
+    async fn snapshot(
+        &self,
+        periods: Periods,
+        now: OffsetDateTime,
+    ) -> Result<Snapshot, BudgetError> {
+        self.inner.snapshot(periods, now).await
+    }
+    async fn reset(&self) -> Result<(), BudgetError> {
+        self.inner.reset().await
+    }
+}
+
+#[tokio::test]
+async fn a_scoped_call_asks_both_budgets_at_once() {
+    let fake = FakeProvider::start().await;
+    fake.set_default_reply(FakeReply::text("ok").usage(FakeUsage::new(10, 2)));
+    let both = Arc::new(Barrier::new(2));
+    let meeting = || {
+        Arc::new(MeetingLedger {
+            inner: MemoryLedger::new(),
+            both: Arc::clone(&both),
+        })
+    };
+    let gateway = builder(&fake)
+        .budget_cents(100)
+        .ledger(meeting())
+        .build()
+        .unwrap();
+    let key = BudgetTracker::builder()
+        .hard_limit_cents(100.0)
+        .ledger(meeting())
+        .build()
+        .unwrap();
+    let tenant = gateway.scoped(Scope::new("key-1", key.clone()));
+    let completions = tenant.chat().completions();
+
+    let paid = completions.create(ask("paid, then cached")).await.unwrap();
+    let hit = completions.create(ask("paid, then cached")).await.unwrap();
+
+    assert!(!paid.cache_hit && hit.cache_hit);
+    assert_eq!(paid.cost_cents, mini_cost(10, 2).cents());
+    for budget in [gateway.tracker(), &key] {
+        let status = budget.status().await.unwrap();
+        assert_eq!(
+            status.total.spent,
+            mini_cost(10, 2),
+            "settled in both budgets"
+        );
+        assert_eq!(status.total.reserved, Money::ZERO);
+    }
+    assert_eq!(fake.request_count(), 1);
 }
