@@ -19,6 +19,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use budget_core::{BudgetError, BudgetTracker, Ledger, RedisLedger, SqliteLedger};
+use budgetllm::describe_error;
 
 use args::{Args, Command, Parsed, Store, UsageError};
 
@@ -85,9 +86,9 @@ fn on_runtime(
 fn budget_failure(error: BudgetError) -> Failure {
     match error {
         e @ (BudgetError::InvalidAmount { .. } | BudgetError::InvalidConfig { .. }) => {
-            Failure::Usage(describe(&e))
+            Failure::Usage(describe_error(&e))
         }
-        e => Failure::Runtime(describe(&e)),
+        e => Failure::Runtime(describe_error(&e)),
     }
 }
 
@@ -159,21 +160,6 @@ fn open(store: &Store, args: &Args) -> Result<Arc<dyn Ledger>, BudgetError> {
         }
         Store::Sqlite { path } => Arc::new(SqliteLedger::builder(path).build()?),
     })
-}
-
-/// The error and its causes on one line.
-fn describe(e: &BudgetError) -> String {
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 fn write_out(text: &str) -> ExitCode {

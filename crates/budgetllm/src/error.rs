@@ -93,3 +93,39 @@ impl Error {
         }
     }
 }
+
+/// An error and its causes on one line, each said once — what a program that reports errors to
+/// a person prints.
+///
+/// Errors of the stores keep the part that says what to fix (which file, which server, which
+/// setting) in their [`source`](std::error::Error::source)s, which `Display` alone may leave
+/// out; a cause whose text the line already holds is not repeated.
+///
+/// ```
+/// use budgetllm::core::BudgetError;
+/// use budgetllm::describe_error;
+///
+/// #[derive(Debug, thiserror::Error)]
+/// #[error("cannot open the state file")]
+/// struct Open(#[source] std::io::Error);
+///
+/// let open = Open(std::io::Error::other("permission denied"));
+/// assert_eq!(describe_error(&open), "cannot open the state file: permission denied");
+///
+/// // A cause already in the message is not said twice.
+/// let down = BudgetError::StoreUnavailable { store: "redis", source: "connection refused".into() };
+/// assert_eq!(describe_error(&down), down.to_string());
+/// ```
+pub fn describe_error(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}

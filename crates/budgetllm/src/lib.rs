@@ -121,7 +121,7 @@ pub use builder::{
 };
 pub use client::Client;
 pub use completions::{Chat, Completions};
-pub use error::Error;
+pub use error::{Error, describe_error};
 pub use llm_transport::{
     ChatCompletionChunk, ChatRequest, Message, Role, SecretString, Stop, Usage,
 };

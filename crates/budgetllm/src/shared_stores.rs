@@ -16,7 +16,7 @@ use prompt_cache::CacheBackend;
 
 use crate::Error;
 #[cfg(any(feature = "redis", feature = "sqlite"))]
-use crate::{ClientBuilder, builder::config};
+use crate::{ClientBuilder, builder::config, describe_error};
 
 /// The shared-store options of a [`ClientBuilder`](crate::ClientBuilder).
 #[derive(Default)]
@@ -257,7 +257,7 @@ fn redis_ledger(
             },
             reason,
         ),
-        other => config("redis_url", describe(&other)),
+        other => config("redis_url", describe_error(&other)),
     })?;
     Ok(Arc::new(ledger))
 }
@@ -282,7 +282,7 @@ fn redis_cache(
             option: "timeout",
             reason,
         } => config("redis_timeout", reason),
-        other => config(option, describe(&other)),
+        other => config(option, describe_error(&other)),
     })?;
     Ok(Arc::new(cache))
 }
@@ -302,31 +302,15 @@ fn sqlite_stores(
     let ledger = SqliteLedger::builder(path)
         .namespace(namespace)
         .build()
-        .map_err(|error| config("state_path", describe(&error)))?;
+        .map_err(|error| config("state_path", describe_error(&error)))?;
     let cache = SqliteBackend::builder(path)
         .default_ttl(cache_ttl)
         .build()
-        .map_err(|error| config("state_path", describe(&error)))?;
+        .map_err(|error| config("state_path", describe_error(&error)))?;
     Ok(SharedStores {
         ledger: Some(Arc::new(ledger)),
         cache: Some(Arc::new(cache)),
     })
-}
-
-/// An error and its causes on one line (store errors keep the useful part in their sources).
-#[cfg(any(feature = "redis", feature = "sqlite"))]
-fn describe(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 impl fmt::Debug for SharedStoreOptions {
