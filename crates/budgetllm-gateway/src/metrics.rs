@@ -101,8 +101,8 @@ impl Metrics {
         let overhead = latency_buckets();
         registry.register(
             "overhead_seconds",
-            "Time a chat completion spent in the gateway itself (auth, budgets, cache), \
-             without the upstream provider",
+            "Time a chat completion spent in the gateway outside the facade call \
+             (authentication, key lookup, parsing, answering)",
             overhead.clone(),
         );
         Metrics {

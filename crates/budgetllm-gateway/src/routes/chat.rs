@@ -110,9 +110,15 @@ impl Call {
         let model = parsed.request.model.clone();
         let completions = client.chat();
         let completions = completions.completions();
+        let budgets = [&key_budget, client.tracker()];
         if parsed.stream {
             let call_started = Instant::now();
-            let created = completions.create_stream(parsed.request).await;
+            let (created, early) = alongside_remaining(
+                shared.reads_are_round_trips,
+                completions.create_stream(parsed.request),
+                budgets,
+            )
+            .await;
             let in_call = call_started.elapsed();
             let stream = match created {
                 Ok(stream) => stream,
@@ -123,7 +129,8 @@ impl Call {
                     return ApiError::from_call(&error, &key_id).into_response();
                 }
             };
-            let remaining = remaining_cents(&key_budget, client.tracker()).await;
+            let cache_hit = stream.summary().is_some_and(|summary| summary.cache_hit);
+            let remaining = after_call(early, cache_hit, budgets).await;
             shared
                 .metrics
                 .overhead(started.elapsed().saturating_sub(in_call));
@@ -138,7 +145,12 @@ impl Call {
             return response;
         }
         let call_started = Instant::now();
-        let answered = completions.create(parsed.request).await;
+        let (answered, early) = alongside_remaining(
+            shared.reads_are_round_trips,
+            completions.create(parsed.request),
+            budgets,
+        )
+        .await;
         let in_call = call_started.elapsed();
         let completion = match answered {
             Ok(completion) => completion,
@@ -157,7 +169,7 @@ impl Call {
             completion.cost_cents,
             &completion.usage,
         );
-        let remaining = remaining_cents(&key_budget, client.tracker()).await;
+        let remaining = after_call(early, completion.cache_hit, budgets).await;
         let mut response = Json(&completion).into_response();
         set_header(&mut response, COST_HEADER, Some(completion.cost_cents));
         response.headers_mut().insert(
@@ -200,10 +212,41 @@ fn set_header(response: &mut Response, name: &'static str, cents: Option<f64>) {
     }
 }
 
+/// The key's budget and the gateway's.
+type Budgets<'a> = [&'a BudgetTracker; 2];
+
+/// Runs `call`; when each store read is a round trip (`early`), reads what is left in the
+/// budgets at the same time, for a cache hit's header (see [`after_call`]). A hit then waits
+/// for the key, the cache and the pause flags, not for one more round trip after them.
+async fn alongside_remaining<T>(
+    early: bool,
+    call: impl Future<Output = T>,
+    budgets: Budgets<'_>,
+) -> (T, Option<Option<f64>>) {
+    if !early {
+        return (call.await, None);
+    }
+    let (result, left) = futures_util::future::join(call, remaining_cents(budgets)).await;
+    (result, Some(left))
+}
+
+/// The header's amount once the call has started: the early reading for a cache hit (a hit
+/// changes no budget), else a fresh one, which sees the paid call's reservation or settlement.
+async fn after_call(
+    early: Option<Option<f64>>,
+    cache_hit: bool,
+    budgets: Budgets<'_>,
+) -> Option<f64> {
+    match early {
+        Some(left) if cache_hit => left,
+        _ => remaining_cents(budgets).await,
+    }
+}
+
 /// The smallest amount left across every limited window of both budgets; `None` when neither
 /// has a limit (then no store is asked). The two budgets are read at once (on a shared store,
 /// one round trip of waiting instead of two).
-async fn remaining_cents(key: &BudgetTracker, gateway: &BudgetTracker) -> Option<f64> {
+async fn remaining_cents([key, gateway]: Budgets<'_>) -> Option<f64> {
     let (key, gateway) =
         futures_util::future::join(smallest_left(key), smallest_left(gateway)).await;
     match (key, gateway) {

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use test_support::RedisServer;
 use test_support::fake_provider::{FakeProvider, FakeReply};
 
 use crate::common::{Setup, chat_body, sse_events, start};
@@ -256,16 +257,36 @@ async fn a_stream_cut_upstream_ends_with_an_error_event_and_is_charged() {
 }
 
 /// `x-budgetllm-remaining-cents` is the smallest amount left across the key's windows and the
-/// gateway's: here the gateway's daily limit is the tighter one, then the key's total.
+/// gateway's: here the gateway's daily limit is the tighter one, then the key's total. A cache
+/// hit, as JSON or streamed, reports the same amount (it spent nothing). On both stores: on
+/// Redis a hit's amount is read while the call starts, on SQLite after it.
 #[tokio::test]
 async fn the_remaining_header_is_the_smallest_left_across_key_and_gateway() {
+    remaining_header_follows_the_tighter_budget(None).await;
+}
+
+#[tokio::test]
+async fn the_remaining_header_is_the_smallest_left_across_key_and_gateway_on_redis() {
+    let redis = RedisServer::start();
+    remaining_header_follows_the_tighter_budget(Some(redis.url())).await;
+}
+
+async fn remaining_header_follows_the_tighter_budget(redis_url: Option<String>) {
     let provider = FakeProvider::start().await;
     let gw = start(Setup {
         base_url: provider.base_url(),
+        redis_url,
         toml: "[budget]\ndaily_cents = 50\n".to_owned(),
         ..Setup::default()
     })
     .await;
+    let left_in = |response: &reqwest::Response| -> f64 {
+        response.headers()["x-budgetllm-remaining-cents"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
     // (key name, its total limit, the limit the header follows, prompt)
     for (name, key_limit, tighter, prompt) in
         [("roomy", 100.0, 50.0, "One"), ("tight", 10.0, 10.0, "Two")]
@@ -273,18 +294,33 @@ async fn the_remaining_header_is_the_smallest_left_across_key_and_gateway() {
         let (_, key) = gw
             .create_key(json!({"name": name, "total_limit_cents": key_limit}))
             .await;
-        let response = gw.chat(&key, &chat_body("gpt-4o-mini", prompt)).await;
-        let left: f64 = response.headers()["x-budgetllm-remaining-cents"]
-            .to_str()
-            .unwrap()
-            .parse()
-            .unwrap();
-        let cost = response.json::<Value>().await.unwrap()["cost_cents"]
+        let paid = gw.chat(&key, &chat_body("gpt-4o-mini", prompt)).await;
+        let left = left_in(&paid);
+        let cost = paid.json::<Value>().await.unwrap()["cost_cents"]
             .as_f64()
             .unwrap();
         assert!(
             (left - (tighter - cost)).abs() < 1e-9,
             "{name}: {left} vs {cost}"
         );
+
+        let hit = gw.chat(&key, &chat_body("gpt-4o-mini", prompt)).await;
+        assert_eq!(hit.headers()["x-budgetllm-cache"], "hit");
+        assert_eq!(
+            left_in(&hit),
+            left,
+            "{name}: a hit leaves the amount as it was"
+        );
+        let mut streamed = chat_body("gpt-4o-mini", prompt);
+        streamed["stream"] = json!(true);
+        let hit = gw.chat(&key, &streamed).await;
+        assert_eq!(left_in(&hit), left, "{name}: a streamed hit, too");
+        let events = sse_events(&hit.text().await.unwrap());
+        assert_eq!(events.last().map(String::as_str), Some("[DONE]"));
     }
+    assert_eq!(
+        provider.request_count(),
+        2,
+        "the hits were not sent upstream"
+    );
 }
