@@ -119,9 +119,11 @@ impl Gateway {
             .lease(config.lease);
         builder = match &config.store {
             StateStore::Sqlite { path } => builder.state_path(path),
-            StateStore::Redis { url, timeout, .. } => {
-                builder.redis_url(url.clone()).redis_timeout(*timeout)
-            }
+            // Each store read is a round trip: a cache hit should wait for as few as can be.
+            StateStore::Redis { url, timeout, .. } => builder
+                .redis_url(url.clone())
+                .redis_timeout(*timeout)
+                .pause_check_with_lookup(true),
         };
         if let Some(cents) = config.budget.total_cents {
             builder = builder.budget_cents(cents);

@@ -68,6 +68,7 @@ pub struct ClientBuilder {
     cache_enabled: bool,
     cache_ttl: Duration,
     cache_max_entries: u64,
+    pause_check_with_lookup: bool,
     enforcement: Enforcement,
     on_budget_exceeded: Option<BudgetAlert>,
     utc_offset: UtcOffset,
@@ -97,6 +98,7 @@ impl Default for ClientBuilder {
             monthly_limit: None,
             cache_enabled: true,
             cache_ttl: DEFAULT_CACHE_TTL,
+            pause_check_with_lookup: false,
             cache_max_entries: DEFAULT_CACHE_MAX_ENTRIES,
             enforcement: Enforcement::Hard,
             on_budget_exceeded: None,
@@ -189,6 +191,19 @@ impl ClientBuilder {
     /// Default: 10,000. Ignored when [`cache_backend`](Self::cache_backend) is set.
     pub fn cache_max_entries(mut self, entries: u64) -> Self {
         self.cache_max_entries = entries;
+        self
+    }
+
+    /// Reads the pause flags alongside each cache lookup instead of after a hit. Default:
+    /// `false`.
+    ///
+    /// A hit is served only once the flags are read either way (pause stops cache hits too);
+    /// read alongside, a hit waits for one store operation fewer, and every miss makes one read
+    /// more per budget, which it does not wait for (its reservation checks the flag anyway).
+    /// Worth it when each store read is a network round trip (a budget on Redis) and hits must
+    /// be fast; on the in-memory or SQLite ledger a read is work, not a wait, so leave it off.
+    pub fn pause_check_with_lookup(mut self, alongside: bool) -> Self {
+        self.pause_check_with_lookup = alongside;
         self
     }
 
@@ -436,6 +451,7 @@ impl ClientBuilder {
             prices,
             self.default_model,
             self.on_budget_exceeded,
+            self.pause_check_with_lookup,
         ))
     }
 }
@@ -564,6 +580,7 @@ impl fmt::Debug for ClientBuilder {
             .field("cache_enabled", &self.cache_enabled)
             .field("cache_ttl", &self.cache_ttl)
             .field("cache_max_entries", &self.cache_max_entries)
+            .field("pause_check_with_lookup", &self.pause_check_with_lookup)
             .field("enforcement", &self.enforcement)
             .field(
                 "on_budget_exceeded",

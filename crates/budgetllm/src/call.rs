@@ -110,20 +110,37 @@ impl Inner {
     ///
     /// Pause stops every call, cache hits included: a hit is served only after the pause flags
     /// were read, and a paid call's reservation refuses atomically when paused — so a paid call
-    /// costs each ledger two operations (reserve, settle), not three. A lookup is counted in
+    /// costs each ledger two operations (reserve, settle), not three. With
+    /// `pause_check_with_lookup` the flags are read alongside the lookup instead: a hit waits
+    /// for one operation fewer, a miss makes one read more per ledger. A lookup is counted in
     /// the cache statistics only when the call is not refused for a pause.
     async fn cached_or_reserved(
         &self,
         prepared: &PreparedRequest,
         key: Option<&CacheKey>,
     ) -> Result<Admitted, Error> {
-        let lookup: Option<Lookup<'_, llm_transport::ChatCompletionBody>> = match key {
-            Some(key) => Some(self.cache.lookup_as(key).await),
-            None => None,
+        let lookup = async {
+            let lookup: Option<Lookup<'_, llm_transport::ChatCompletionBody>> = match key {
+                Some(key) => Some(self.cache.lookup_as(key).await),
+                None => None,
+            };
+            lookup
+        };
+        // Read alongside the lookup, the flags are ready when it hits; a miss drops the reading
+        // (its reservation checks the flag itself).
+        let (lookup, paused_early) = if self.pause_check_with_lookup && key.is_some() {
+            let (lookup, paused) =
+                futures_util::future::join(lookup, self.refuse_if_paused()).await;
+            (lookup, Some(paused))
+        } else {
+            (lookup.await, None)
         };
         let miss = match lookup {
             Some(lookup) if lookup.is_hit() => {
-                self.refuse_if_paused().await?;
+                match paused_early {
+                    Some(paused) => paused?,
+                    None => self.refuse_if_paused().await?,
+                }
                 match lookup.count().await {
                     Some(hit) => return Ok(Admitted::Cached(hit.response)),
                     None => None,

@@ -50,6 +50,9 @@ pub(crate) struct Inner {
     pub(crate) on_budget_exceeded: Option<BudgetAlert>,
     /// The second budget every paid call must also fit in ([`Client::scoped`]).
     pub(crate) scope: Option<Scope>,
+    /// Read the pause flags alongside each cache lookup instead of after a hit
+    /// ([`ClientBuilder::pause_check_with_lookup`](crate::ClientBuilder::pause_check_with_lookup)).
+    pub(crate) pause_check_with_lookup: bool,
 }
 
 impl Client {
@@ -60,6 +63,7 @@ impl Client {
         prices: PriceTable,
         default_model: String,
         on_budget_exceeded: Option<BudgetAlert>,
+        pause_check_with_lookup: bool,
     ) -> Client {
         Client {
             inner: Arc::new(Inner {
@@ -70,6 +74,7 @@ impl Client {
                 default_model,
                 on_budget_exceeded,
                 scope: None,
+                pause_check_with_lookup,
             }),
         }
     }
@@ -92,9 +97,8 @@ impl Client {
     /// A client that shares this one's transports, prices, cache backend and budget, and
     /// reserves every paid call against `scope`'s budget as well.
     ///
-    /// Both budgets are hard and race-free on their stores: the scope's is reserved first, then
-    /// the client's own, and a refusal by the second releases the first, so a refused call
-    /// spends nothing anywhere. Both are settled at the call's exact cost. Pause either one to
+    /// Both budgets are hard and race-free on their stores: both are reserved at once, and a
+    /// refusal by either releases the other, so a refused call spends nothing anywhere. Both are settled at the call's exact cost. Pause either one to
     /// stop the scoped calls ([`Error::ScopePaused`] for the scope's switch). Cheap: nothing is
     /// connected or copied but a few reference counts, so a gateway can make one per request.
     /// Scoping a scoped client replaces its scope.
@@ -121,6 +125,7 @@ impl Client {
                 default_model: inner.default_model.clone(),
                 on_budget_exceeded: inner.on_budget_exceeded.clone(),
                 scope: Some(scope),
+                pause_check_with_lookup: inner.pause_check_with_lookup,
             }),
         }
     }

@@ -75,9 +75,21 @@ async fn a_gateway_budget_refusal_names_the_gateway_and_leaks_nothing_in_the_key
 
 #[tokio::test]
 async fn a_paused_key_or_gateway_is_a_final_429_and_resume_lets_calls_through() {
+    paused_budgets_refuse_calls_and_cached_answers(None).await;
+}
+
+/// On Redis a cache hit reads the pause flags alongside its lookup: they still stop it.
+#[tokio::test]
+async fn a_paused_key_or_gateway_is_a_final_429_on_redis_too() {
+    let redis = RedisServer::start();
+    paused_budgets_refuse_calls_and_cached_answers(Some(redis.url())).await;
+}
+
+async fn paused_budgets_refuse_calls_and_cached_answers(redis_url: Option<String>) {
     let provider = FakeProvider::start().await;
     let gw = start(Setup {
         base_url: provider.base_url(),
+        redis_url,
         ..Setup::default()
     })
     .await;
@@ -102,6 +114,21 @@ async fn a_paused_key_or_gateway_is_a_final_429_and_resume_lets_calls_through() 
     gw.admin(Method::POST, &format!("/admin/keys/{id}/resume"), None)
         .await;
     assert_eq!(gw.chat(&key, &body).await.status(), StatusCode::OK);
+    // The answer is cached now; pausing the key stops the cached answer too.
+    gw.admin(Method::POST, &format!("/admin/keys/{id}/pause"), None)
+        .await;
+    let response = gw.chat(&key, &body).await;
+    assert_error(
+        response,
+        StatusCode::TOO_MANY_REQUESTS,
+        "budget_paused",
+        Some("key_paused"),
+    )
+    .await;
+    gw.admin(Method::POST, &format!("/admin/keys/{id}/resume"), None)
+        .await;
+    let response = gw.chat(&key, &body).await;
+    assert_eq!(response.headers()["x-budgetllm-cache"], "hit");
 
     let (status, _) = gw.admin(Method::POST, "/admin/pause", None).await;
     assert_eq!(status, StatusCode::OK);
@@ -120,6 +147,11 @@ async fn a_paused_key_or_gateway_is_a_final_429_and_resume_lets_calls_through() 
     assert_eq!(error["budget"], "gateway");
     gw.admin(Method::POST, "/admin/resume", None).await;
     assert_eq!(gw.chat(&key, &body).await.status(), StatusCode::OK);
+    assert_eq!(
+        provider.request_count(),
+        1,
+        "only the first answer went upstream"
+    );
 }
 
 #[tokio::test]

@@ -1,7 +1,8 @@
 //! How often a call touches the ledger: a shared ledger (Redis, SQLite) pays a round trip per
 //! operation, so a paid call must cost exactly two (reserve, settle) and a cache hit one (the
-//! pause check); and a scoped call asks its two budgets at once, so it waits for one round trip
-//! per step, not two.
+//! pause check); a scoped call asks its two budgets at once, so it waits for one round trip
+//! per step, not two; and with `pause_check_with_lookup` a cache hit reads the pause flag
+//! alongside its lookup instead of after it.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -9,11 +10,13 @@ use std::time::Duration;
 
 use crate::common::{ask, builder, mini_cost};
 use async_trait::async_trait;
+use budgetllm::cache::{CacheBackend, CacheCounters, CacheError, CacheKey, MemoryBackend};
 use budgetllm::core::{
     BudgetError, BudgetTracker, Ledger, MemoryLedger, Money, Periods, RecordRequest, Recorded,
     Reservation, ReserveRequest, Settlement, Snapshot,
 };
 use budgetllm::{Error, Scope};
+use bytes::Bytes;
 use test_support::fake_provider::{FakeProvider, FakeReply, FakeUsage};
 use time::OffsetDateTime;
 use tokio::sync::Barrier;
@@ -129,28 +132,36 @@ async fn a_paid_call_costs_two_ledger_operations_and_a_cache_hit_one() {
     assert_eq!(fake.request_count(), 2);
 }
 
-/// A [`MemoryLedger`] whose reserves, settles and pause checks go on only when the other
-/// budget's same operation has also started: two of them sharing one barrier complete a call
-/// only if the call asks both at once (asked one after the other, the first waits in vain).
+/// Waits at `both` for the other party's operation; panics (failing the test) when it never
+/// starts.
+async fn meet(both: &Barrier) {
+    tokio::time::timeout(Duration::from_secs(5), both.wait())
+        .await
+        .expect("the other operation was not started at the same time");
+}
+
+/// A [`MemoryLedger`] whose pause checks — and, with `budget_operations`, reserves and settles —
+/// go on only when another party's operation has also started at the same barrier: the call
+/// completes only if it makes both at once (one after the other, the first waits in vain).
 #[derive(Debug)]
 struct MeetingLedger {
     inner: MemoryLedger,
     both: Arc<Barrier>,
+    budget_operations: bool,
 }
 
 impl MeetingLedger {
-    /// Waits for the other budget's operation; panics (failing the test) when it never starts.
-    async fn meet(&self) {
-        tokio::time::timeout(Duration::from_secs(5), self.both.wait())
-            .await
-            .expect("the other budget was not asked at the same time");
+    async fn meet_for_budget_operation(&self) {
+        if self.budget_operations {
+            meet(&self.both).await;
+        }
     }
 }
 
 #[async_trait]
 impl Ledger for MeetingLedger {
     async fn reserve(&self, request: &ReserveRequest) -> Result<Reservation, BudgetError> {
-        self.meet().await;
+        self.meet_for_budget_operation().await;
         self.inner.reserve(request).await
     }
     async fn settle(
@@ -159,7 +170,7 @@ impl Ledger for MeetingLedger {
         actual: Money,
         now: OffsetDateTime,
     ) -> Result<Settlement, BudgetError> {
-        self.meet().await;
+        self.meet_for_budget_operation().await;
         self.inner.settle(reservation, actual, now).await
     }
     async fn record(&self, request: &RecordRequest) -> Result<Recorded, BudgetError> {
@@ -172,7 +183,7 @@ impl Ledger for MeetingLedger {
         self.inner.resume().await
     }
     async fn is_paused(&self) -> Result<bool, BudgetError> {
-        self.meet().await;
+        meet(&self.both).await;
         self.inner.is_paused().await
     }
     async fn snapshot(
@@ -196,6 +207,7 @@ async fn a_scoped_call_asks_both_budgets_at_once() {
         Arc::new(MeetingLedger {
             inner: MemoryLedger::new(),
             both: Arc::clone(&both),
+            budget_operations: true,
         })
     };
     let gateway = builder(&fake)
@@ -225,5 +237,100 @@ async fn a_scoped_call_asks_both_budgets_at_once() {
         );
         assert_eq!(status.total.reserved, Money::ZERO);
     }
+    assert_eq!(fake.request_count(), 1);
+}
+
+#[tokio::test]
+async fn with_the_pause_check_alongside_lookups_a_miss_reads_the_flag_once_more() {
+    let fake = FakeProvider::start().await;
+    fake.set_default_reply(FakeReply::text("ok").usage(FakeUsage::new(10, 2)));
+    let ledger = Arc::new(CountingLedger::default());
+    let client = builder(&fake)
+        .budget_cents(100)
+        .ledger(ledger.clone())
+        .pause_check_with_lookup(true)
+        .build()
+        .unwrap();
+    let completions = client.chat().completions();
+
+    completions.create(ask("paid, then cached")).await.unwrap();
+    assert_eq!(ledger.take(), 3, "a miss: pause check, reserve, settle");
+    let hit = completions.create(ask("paid, then cached")).await.unwrap();
+    assert!(hit.cache_hit);
+    assert_eq!(ledger.take(), 1, "a cache hit: the pause check only");
+    completions
+        .create(ask("bypass").enable_cache(false))
+        .await
+        .unwrap();
+    assert_eq!(ledger.take(), 2, "no lookup, no early pause check");
+}
+
+/// A [`MemoryBackend`] whose lookups go on only when another party's operation has also
+/// started at the same barrier.
+#[derive(Debug)]
+struct MeetingBackend {
+    inner: MemoryBackend,
+    both: Arc<Barrier>,
+}
+
+#[async_trait]
+impl CacheBackend for MeetingBackend {
+    fn name(&self) -> &'static str {
+        "meeting"
+    }
+    async fn get(&self, key: &CacheKey) -> Result<Option<Bytes>, CacheError> {
+        meet(&self.both).await;
+        self.inner.get(key).await
+    }
+    async fn set(
+        &self,
+        key: &CacheKey,
+        value: Bytes,
+        ttl: Option<Duration>,
+    ) -> Result<(), CacheError> {
+        self.inner.set(key, value, ttl).await
+    }
+    async fn delete(&self, key: &CacheKey) -> Result<(), CacheError> {
+        self.inner.delete(key).await
+    }
+    async fn record(&self, namespace: &str, delta: CacheCounters) -> Result<(), CacheError> {
+        self.inner.record(namespace, delta).await
+    }
+    async fn counters(&self, namespace: &str) -> Result<CacheCounters, CacheError> {
+        self.inner.counters(namespace).await
+    }
+    async fn reset_counters(&self, namespace: &str) -> Result<(), CacheError> {
+        self.inner.reset_counters(namespace).await
+    }
+}
+
+#[tokio::test]
+async fn with_the_pause_check_alongside_lookups_the_flag_is_read_with_the_lookup() {
+    let fake = FakeProvider::start().await;
+    fake.set_default_reply(FakeReply::text("ok").usage(FakeUsage::new(10, 2)));
+    let both = Arc::new(Barrier::new(2));
+    let client = builder(&fake)
+        .budget_cents(100)
+        .ledger(Arc::new(MeetingLedger {
+            inner: MemoryLedger::new(),
+            both: Arc::clone(&both),
+            budget_operations: false,
+        }))
+        .cache_backend(Arc::new(MeetingBackend {
+            inner: MemoryBackend::new(100, Duration::from_secs(60)),
+            both,
+        }))
+        .pause_check_with_lookup(true)
+        .build()
+        .unwrap();
+    let completions = client.chat().completions();
+
+    assert!(!completions.create(ask("q")).await.unwrap().cache_hit);
+    assert!(completions.create(ask("q")).await.unwrap().cache_hit);
+    client.pause().await.unwrap();
+    assert!(
+        matches!(completions.create(ask("q")).await, Err(Error::Paused)),
+        "a paused budget still refuses cache hits"
+    );
     assert_eq!(fake.request_count(), 1);
 }
