@@ -1,12 +1,13 @@
 //! Facade overhead: an end-to-end cache hit, and an uncached call through the facade against a
 //! bare transport call to the same local fake provider.
 
+mod support;
+
 use std::hint::black_box;
 
 use budgetllm::transport::{OpenAiTransport, Transport};
 use budgetllm::{ChatRequest, Client, Message};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
-use test_support::fake_provider::{FakeProvider, FakeReply, FakeUsage};
 
 /// A ~1 KB prompt (built outside the timed part: the benches measure the call, not its set-up).
 fn request() -> ChatRequest {
@@ -18,13 +19,7 @@ fn request() -> ChatRequest {
 }
 
 fn facade(c: &mut Criterion) {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
-    let fake = runtime.block_on(FakeProvider::start());
-    fake.set_default_reply(FakeReply::text("A short answer.").usage(FakeUsage::new(250, 5)));
+    let (runtime, fake) = support::runtime_and_provider(250);
     let builder = || {
         Client::builder()
             .openai_key("sk-bench")

@@ -9,6 +9,8 @@
 //!   (`pause_check_with_lookup`), in the same run, so their ratio is the option's effect;
 //! - `scoped_redis/ping`: one `PING` on the same server, the round trip's floor.
 
+mod support;
+
 use std::hint::black_box;
 use std::sync::Arc;
 
@@ -16,7 +18,6 @@ use budgetllm::core::{BudgetTracker, RedisLedger};
 use budgetllm::{ChatRequest, Client, ClientBuilder, Message, Scope};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use test_support::RedisServer;
-use test_support::fake_provider::{FakeProvider, FakeReply, FakeUsage};
 use tokio::runtime::Runtime;
 
 /// A short prompt (built outside the timed part).
@@ -60,13 +61,7 @@ fn bench_calls(c: &mut Criterion, runtime: &Runtime, name: &str, client: &Client
 }
 
 fn scoped_redis(c: &mut Criterion) {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
-    let fake = runtime.block_on(FakeProvider::start());
-    fake.set_default_reply(FakeReply::text("A short answer.").usage(FakeUsage::new(20, 5)));
+    let (runtime, fake) = support::runtime_and_provider(20);
     let redis = RedisServer::start();
     let url = redis.url();
     let builder = || {

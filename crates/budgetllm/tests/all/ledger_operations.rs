@@ -21,28 +21,45 @@ use test_support::fake_provider::{FakeProvider, FakeReply, FakeUsage};
 use time::OffsetDateTime;
 use tokio::sync::Barrier;
 
-/// A [`MemoryLedger`] that counts every operation made on it.
-#[derive(Debug, Default)]
-struct CountingLedger {
-    inner: MemoryLedger,
-    operations: AtomicUsize,
+/// A ledger operation, as a [`Watched`] ledger shows it to its watcher.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Operation {
+    Reserve,
+    Settle,
+    Record,
+    Pause,
+    Resume,
+    IsPaused,
+    Snapshot,
+    Reset,
 }
 
-impl CountingLedger {
-    fn count(&self) {
-        self.operations.fetch_add(1, Ordering::SeqCst);
-    }
+/// What a [`Watched`] ledger does before each operation (count it, hold it…).
+#[async_trait]
+trait Watcher: Send + Sync + std::fmt::Debug {
+    async fn before(&self, operation: Operation);
+}
 
-    /// The operations made since the last call.
-    fn take(&self) -> usize {
-        self.operations.swap(0, Ordering::SeqCst)
+/// A [`MemoryLedger`] whose watcher sees every operation first.
+#[derive(Debug)]
+struct Watched<W> {
+    inner: MemoryLedger,
+    watcher: W,
+}
+
+impl<W> Watched<W> {
+    fn new(watcher: W) -> Arc<Watched<W>> {
+        Arc::new(Watched {
+            inner: MemoryLedger::new(),
+            watcher,
+        })
     }
 }
 
 #[async_trait]
-impl Ledger for CountingLedger {
+impl<W: Watcher> Ledger for Watched<W> {
     async fn reserve(&self, request: &ReserveRequest) -> Result<Reservation, BudgetError> {
-        self.count();
+        self.watcher.before(Operation::Reserve).await;
         self.inner.reserve(request).await
     }
     async fn settle(
@@ -51,23 +68,23 @@ impl Ledger for CountingLedger {
         actual: Money,
         now: OffsetDateTime,
     ) -> Result<Settlement, BudgetError> {
-        self.count();
+        self.watcher.before(Operation::Settle).await;
         self.inner.settle(reservation, actual, now).await
     }
     async fn record(&self, request: &RecordRequest) -> Result<Recorded, BudgetError> {
-        self.count();
+        self.watcher.before(Operation::Record).await;
         self.inner.record(request).await
     }
     async fn pause(&self) -> Result<(), BudgetError> {
-        self.count();
+        self.watcher.before(Operation::Pause).await;
         self.inner.pause().await
     }
     async fn resume(&self) -> Result<(), BudgetError> {
-        self.count();
+        self.watcher.before(Operation::Resume).await;
         self.inner.resume().await
     }
     async fn is_paused(&self) -> Result<bool, BudgetError> {
-        self.count();
+        self.watcher.before(Operation::IsPaused).await;
         self.inner.is_paused().await
     }
     async fn snapshot(
@@ -75,61 +92,54 @@ impl Ledger for CountingLedger {
         periods: Periods,
         now: OffsetDateTime,
     ) -> Result<Snapshot, BudgetError> {
-        self.count();
+        self.watcher.before(Operation::Snapshot).await;
         self.inner.snapshot(periods, now).await
     }
     async fn reset(&self) -> Result<(), BudgetError> {
-        self.count();
+        self.watcher.before(Operation::Reset).await;
         self.inner.reset().await
     }
 }
 
-#[tokio::test]
-async fn a_paid_call_costs_two_ledger_operations_and_a_cache_hit_one() {
-    let fake = FakeProvider::start().await;
-    fake.set_default_reply(FakeReply::text("ok").usage(FakeUsage::new(10, 2)));
-    let ledger = Arc::new(CountingLedger::default());
-    let client = builder(&fake)
-        .budget_cents(100)
-        .ledger(ledger.clone())
-        .build()
-        .unwrap();
-    let completions = client.chat().completions();
+/// Counts every operation.
+#[derive(Debug, Default)]
+struct Counter(AtomicUsize);
 
-    completions.create(ask("paid, then cached")).await.unwrap();
-    assert_eq!(ledger.take(), 2, "a paid call: reserve and settle");
+impl Counter {
+    /// The operations made since the last call.
+    fn take(&self) -> usize {
+        self.0.swap(0, Ordering::SeqCst)
+    }
+}
 
-    assert!(
-        completions
-            .create(ask("paid, then cached"))
-            .await
-            .unwrap()
-            .cache_hit
-    );
-    assert_eq!(ledger.take(), 1, "a cache hit: the pause check only");
+#[async_trait]
+impl Watcher for Counter {
+    async fn before(&self, _: Operation) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
 
-    completions
-        .create(ask("paid, then cached").enable_cache(false))
-        .await
-        .unwrap();
-    assert_eq!(
-        ledger.take(),
-        2,
-        "a call that bypasses the cache: reserve and settle"
-    );
+/// Holds pause checks — and, with `budget_operations`, reserves and settles — until another
+/// party's operation has also started at the same barrier: a call completes only if it makes
+/// both at once (one after the other, the first waits in vain).
+#[derive(Debug)]
+struct Meeting {
+    both: Arc<Barrier>,
+    budget_operations: bool,
+}
 
-    client.pause().await.unwrap();
-    ledger.take();
-    assert!(matches!(
-        completions.create(ask("never sent")).await,
-        Err(Error::Paused)
-    ));
-    assert_eq!(
-        ledger.take(),
-        1,
-        "a paused paid call: the refused reserve only"
-    );
-    assert_eq!(fake.request_count(), 2);
+#[async_trait]
+impl Watcher for Meeting {
+    async fn before(&self, operation: Operation) {
+        let meets = match operation {
+            Operation::IsPaused => true,
+            Operation::Reserve | Operation::Settle => self.budget_operations,
+            _ => false,
+        };
+        if meets {
+            meet(&self.both).await;
+        }
+    }
 }
 
 /// Waits at `both` for the other party's operation; panics (failing the test) when it never
@@ -140,61 +150,44 @@ async fn meet(both: &Barrier) {
         .expect("the other operation was not started at the same time");
 }
 
-/// A [`MemoryLedger`] whose pause checks — and, with `budget_operations`, reserves and settles —
-/// go on only when another party's operation has also started at the same barrier: the call
-/// completes only if it makes both at once (one after the other, the first waits in vain).
-#[derive(Debug)]
-struct MeetingLedger {
-    inner: MemoryLedger,
-    both: Arc<Barrier>,
-    budget_operations: bool,
-}
+/// By default a paid call costs two ledger operations (reserve, settle) and a hit one (the
+/// pause check); with `pause_check_with_lookup` every lookup also reads the pause flag, so a
+/// miss costs one more and a hit the same one.
+#[tokio::test]
+async fn a_paid_call_costs_two_ledger_operations_and_a_cache_hit_one() {
+    for (alongside, early) in [(false, 0), (true, 1)] {
+        let fake = FakeProvider::start().await;
+        fake.set_default_reply(FakeReply::text("ok").usage(FakeUsage::new(10, 2)));
+        let ledger = Watched::new(Counter::default());
+        let client = builder(&fake)
+            .budget_cents(100)
+            .ledger(ledger.clone())
+            .pause_check_with_lookup(alongside)
+            .build()
+            .unwrap();
+        let completions = client.chat().completions();
+        let took = |what: &str, expected: usize| {
+            let operations = ledger.watcher.take();
+            assert_eq!(operations, expected, "{what} (alongside: {alongside})");
+        };
 
-impl MeetingLedger {
-    async fn meet_for_budget_operation(&self) {
-        if self.budget_operations {
-            meet(&self.both).await;
-        }
-    }
-}
+        completions.create(ask("paid, then cached")).await.unwrap();
+        took("a paid call: reserve and settle", 2 + early);
+        let hit = completions.create(ask("paid, then cached")).await.unwrap();
+        assert!(hit.cache_hit);
+        took("a cache hit: the pause check only", 1);
+        let bypass = ask("paid, then cached").enable_cache(false);
+        completions.create(bypass).await.unwrap();
+        took("no lookup: reserve and settle", 2);
 
-#[async_trait]
-impl Ledger for MeetingLedger {
-    async fn reserve(&self, request: &ReserveRequest) -> Result<Reservation, BudgetError> {
-        self.meet_for_budget_operation().await;
-        self.inner.reserve(request).await
-    }
-    async fn settle(
-        &self,
-        reservation: &Reservation,
-        actual: Money,
-        now: OffsetDateTime,
-    ) -> Result<Settlement, BudgetError> {
-        self.meet_for_budget_operation().await;
-        self.inner.settle(reservation, actual, now).await
-    }
-    async fn record(&self, request: &RecordRequest) -> Result<Recorded, BudgetError> {
-        self.inner.record(request).await
-    }
-    async fn pause(&self) -> Result<(), BudgetError> {
-        self.inner.pause().await
-    }
-    async fn resume(&self) -> Result<(), BudgetError> {
-        self.inner.resume().await
-    }
-    async fn is_paused(&self) -> Result<bool, BudgetError> {
-        meet(&self.both).await;
-        self.inner.is_paused().await
-    }
-    async fn snapshot(
-        &self,
-        periods: Periods,
-        now: OffsetDateTime,
-    ) -> Result<Snapshot, BudgetError> {
-        self.inner.snapshot(periods, now).await
-    }
-    async fn reset(&self) -> Result<(), BudgetError> {
-        self.inner.reset().await
+        client.pause().await.unwrap();
+        took("the pause", 1);
+        assert!(matches!(
+            completions.create(ask("never sent")).await,
+            Err(Error::Paused)
+        ));
+        took("a paused paid call: the refused reserve", 1 + early);
+        assert_eq!(fake.request_count(), 2);
     }
 }
 
@@ -204,8 +197,7 @@ async fn a_scoped_call_asks_both_budgets_at_once() {
     fake.set_default_reply(FakeReply::text("ok").usage(FakeUsage::new(10, 2)));
     let both = Arc::new(Barrier::new(2));
     let meeting = || {
-        Arc::new(MeetingLedger {
-            inner: MemoryLedger::new(),
+        Watched::new(Meeting {
             both: Arc::clone(&both),
             budget_operations: true,
         })
@@ -238,31 +230,6 @@ async fn a_scoped_call_asks_both_budgets_at_once() {
         assert_eq!(status.total.reserved, Money::ZERO);
     }
     assert_eq!(fake.request_count(), 1);
-}
-
-#[tokio::test]
-async fn with_the_pause_check_alongside_lookups_a_miss_reads_the_flag_once_more() {
-    let fake = FakeProvider::start().await;
-    fake.set_default_reply(FakeReply::text("ok").usage(FakeUsage::new(10, 2)));
-    let ledger = Arc::new(CountingLedger::default());
-    let client = builder(&fake)
-        .budget_cents(100)
-        .ledger(ledger.clone())
-        .pause_check_with_lookup(true)
-        .build()
-        .unwrap();
-    let completions = client.chat().completions();
-
-    completions.create(ask("paid, then cached")).await.unwrap();
-    assert_eq!(ledger.take(), 3, "a miss: pause check, reserve, settle");
-    let hit = completions.create(ask("paid, then cached")).await.unwrap();
-    assert!(hit.cache_hit);
-    assert_eq!(ledger.take(), 1, "a cache hit: the pause check only");
-    completions
-        .create(ask("bypass").enable_cache(false))
-        .await
-        .unwrap();
-    assert_eq!(ledger.take(), 2, "no lookup, no early pause check");
 }
 
 /// A [`MemoryBackend`] whose lookups go on only when another party's operation has also
@@ -311,8 +278,7 @@ async fn with_the_pause_check_alongside_lookups_the_flag_is_read_with_the_lookup
     let both = Arc::new(Barrier::new(2));
     let client = builder(&fake)
         .budget_cents(100)
-        .ledger(Arc::new(MeetingLedger {
-            inner: MemoryLedger::new(),
+        .ledger(Watched::new(Meeting {
             both: Arc::clone(&both),
             budget_operations: false,
         }))
