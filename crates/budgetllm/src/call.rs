@@ -9,7 +9,7 @@ use std::sync::Arc;
 use budget_core::{Money, ReservationGuard};
 use llm_pricing::ServiceTier;
 use llm_transport::{CallOutcome, ChatRequest, TokenUsage, Transport, TransportError};
-use prompt_cache::{CacheKey, Lookup};
+use prompt_cache::CacheKey;
 use serde_json::Value;
 
 use crate::Error;
@@ -119,13 +119,10 @@ impl Inner {
         prepared: &PreparedRequest,
         key: Option<&CacheKey>,
     ) -> Result<Admitted, Error> {
-        let lookup = async {
-            let lookup: Option<Lookup<'_, llm_transport::ChatCompletionBody>> = match key {
-                Some(key) => Some(self.cache.lookup_as(key).await),
-                None => None,
-            };
-            lookup
-        };
+        let lookup = futures_util::future::OptionFuture::from(key.map(|key| {
+            self.cache
+                .lookup_as::<llm_transport::ChatCompletionBody>(key)
+        }));
         // Read alongside the lookup, the flags are ready when it hits; a miss drops the reading
         // (its reservation checks the flag itself).
         let (lookup, paused_early) = if self.pause_check_with_lookup && key.is_some() {

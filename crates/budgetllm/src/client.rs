@@ -98,10 +98,11 @@ impl Client {
     /// reserves every paid call against `scope`'s budget as well.
     ///
     /// Both budgets are hard and race-free on their stores: both are reserved at once, and a
-    /// refusal by either releases the other, so a refused call spends nothing anywhere. Both are settled at the call's exact cost. Pause either one to
-    /// stop the scoped calls ([`Error::ScopePaused`] for the scope's switch). Cheap: nothing is
-    /// connected or copied but a few reference counts, so a gateway can make one per request.
-    /// Scoping a scoped client replaces its scope.
+    /// refusal by either releases the other, so a refused call spends nothing anywhere. Both
+    /// are settled at the call's exact cost. Pause either one to stop the scoped calls
+    /// ([`Error::ScopePaused`] for the scope's switch). Cheap: nothing is connected or copied
+    /// but a few reference counts, so a gateway can make one per request. Scoping a scoped
+    /// client replaces its scope.
     pub fn scoped(&self, scope: Scope) -> Client {
         let inner = &*self.inner;
         let cache = match &scope.cache_namespace {
