@@ -19,7 +19,8 @@
 //!
 //! The write-ahead log is checkpointed by a thread of each file's own (see `checkpointer`), not
 //! inside whichever commit crosses SQLite's threshold: a checkpoint syncs the file to disk and
-//! took milliseconds out of a request that happened to trigger it.
+//! took milliseconds out of a request that happened to trigger it. The same thread keeps the
+//! log from growing without bound under writes that never pause.
 //!
 //! Calls block: stores run them at once when nothing is in their way
 //! ([`SqliteFile::run_now`]), else on their runtime's blocking pool.
@@ -84,7 +85,7 @@ pub struct SqliteFile {
     path: PathBuf,
     connection: Mutex<Connection>,
     /// Checkpoints the log off every store's path; stops with the last holder.
-    _checkpointer: Option<Checkpointer>,
+    checkpointer: Option<Checkpointer>,
 }
 
 impl fmt::Debug for SqliteFile {
@@ -145,16 +146,17 @@ impl SqliteFile {
             return Err(OpenError::NoWal(journal));
         }
         connection.pragma_update(None, "synchronous", "NORMAL")?;
-        let checkpointer = Checkpointer::start(path);
-        if checkpointer.is_some() {
-            // The checkpointer's thread moves the log into the database; commits no longer do.
-            connection.pragma_update(None, "wal_autocheckpoint", 0)?;
-        }
-        let file = Arc::new(SqliteFile {
+        connection.pragma_update(None, "journal_size_limit", checkpointer::LOG_SIZE_LIMIT)?;
+        let file = Arc::new_cyclic(|this| SqliteFile {
             path: path.to_path_buf(),
+            checkpointer: Checkpointer::start(path, this.clone()),
             connection: Mutex::new(connection),
-            _checkpointer: checkpointer,
         });
+        if file.checkpointer.is_some() {
+            // The checkpointer's thread moves the log into the database; commits no longer do.
+            file.lock(busy_timeout)?
+                .pragma_update(None, "wal_autocheckpoint", 0)?;
+        }
         files.retain(|_, open| open.strong_count() > 0);
         files.insert(canonical, Arc::downgrade(&file));
         Ok(file)

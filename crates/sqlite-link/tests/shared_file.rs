@@ -156,3 +156,46 @@ fn the_log_is_checkpointed_off_the_commit_path() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+/// Passive checkpoints alone never let the log start again while commits keep coming (one
+/// always lands while a checkpoint copies), so the log grew by every page ever written. It
+/// must start again and stay a fraction of what is written through it.
+#[test]
+fn the_log_stays_bounded_under_writes_that_never_pause() {
+    // One page changed per commit: every commit appends one frame (a 24-byte header and the
+    // 4,096-byte page) to the log.
+    const FRAME: u64 = 24 + 4_096;
+    // Well past the size at which the checkpointer catches up (4,096 frames), over at least
+    // 15 checkpoint rounds.
+    const AT_LEAST_WRITTEN: u64 = 24 * 4_096 * FRAME;
+    const AT_LEAST_FOR: Duration = Duration::from_secs(3);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    let log = dir.path().join("state.db-wal");
+    let file = SqliteFile::open(&path, TIMEOUT).unwrap();
+    file.lock(TIMEOUT)
+        .unwrap()
+        .execute_batch("CREATE TABLE t (x INTEGER); INSERT INTO t VALUES (0);")
+        .unwrap();
+
+    let started = std::time::Instant::now();
+    let (mut written, mut largest) = (0, 0);
+    while written < AT_LEAST_WRITTEN || started.elapsed() < AT_LEAST_FOR {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "{written} bytes written in a minute: too slow to tell"
+        );
+        for _ in 0..64 {
+            file.lock(TIMEOUT)
+                .unwrap()
+                .execute("UPDATE t SET x = x + 1", [])
+                .unwrap();
+            written += FRAME;
+        }
+        largest = largest.max(std::fs::metadata(&log).unwrap().len());
+    }
+    assert!(
+        largest < written / 2,
+        "the log grew to {largest} bytes of the {written} written through it"
+    );
+}
