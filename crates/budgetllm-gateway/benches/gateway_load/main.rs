@@ -48,6 +48,8 @@ const RATES: &[u32] = &[500, 1_000, 2_000, 3_000, 4_000, 5_000, 6_000, 8_000, 10
 const LITELLM_RATES: &[u32] = &[50, 100, 200, 400, 600, 800, 1_000];
 /// How many keys the memory measurement creates.
 const MEMORY_KEYS: usize = 10_000;
+/// The gateway's SQLite state file, in a temporary folder.
+const STATE_FILE: &str = "budgetllm.db";
 /// Set in the fresh run of this program that measures memory alone.
 const MEMORY_ONLY: &str = "BUDGETLLM_BENCH_MEMORY_ONLY";
 
@@ -82,6 +84,9 @@ fn main() {
         let uncached = gateway.target(unique_prompts());
         let name = format!("gateway uncached, {store}");
         rows.push(ladder(clients.handle(), &name, &uncached, RATES));
+        if let Some(sizes) = gateway.state_file_sizes() {
+            println!("{name}: after the row, {sizes}");
+        }
         // The ladder's warm-up answers this prompt once upstream; every later call is a hit.
         let hits = gateway.target(same_prompt());
         let name = format!("gateway cache hit, {store}");
@@ -178,13 +183,13 @@ struct RunningGateway {
     url: String,
     key: String,
     _stop: oneshot::Sender<()>,
-    _dir: TempDir,
+    dir: TempDir,
 }
 
 impl RunningGateway {
     fn start(runtime: &Runtime, upstream: &str, redis_url: Option<String>) -> RunningGateway {
         let dir = tempfile::tempdir().expect("a temporary directory");
-        let state_file = dir.path().join("budgetllm.db");
+        let state_file = dir.path().join(STATE_FILE);
         let env = HashMap::from([
             ("OPENAI_API_KEY", "sk-upstream-bench".to_owned()),
             ("OPENAI_BASE_URL", upstream.to_owned()),
@@ -226,9 +231,22 @@ impl RunningGateway {
                 url,
                 key: created.key.expose_secret().to_owned(),
                 _stop: stop,
-                _dir: dir,
+                dir,
             }
         })
+    }
+
+    /// The sizes of the SQLite state file and of its write-ahead log (which must not grow with
+    /// every page ever written); `None` on Redis.
+    fn state_file_sizes(&self) -> Option<String> {
+        let mib = |name: &str| {
+            let bytes = std::fs::metadata(self.dir.path().join(name)).ok()?.len();
+            Some(bytes as f64 / (1024.0 * 1024.0))
+        };
+        let (database, log) = (mib(STATE_FILE)?, mib(&format!("{STATE_FILE}-wal"))?);
+        Some(format!(
+            "state file {database:.1} MiB, its write-ahead log {log:.1} MiB"
+        ))
     }
 
     /// Chat completions through this gateway with its key, each with a body from `body`.
