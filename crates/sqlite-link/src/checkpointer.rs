@@ -1,5 +1,6 @@
 //! [`Checkpointer`]: moves a file's write-ahead log back into the database on a thread of its
-//! own, so no store operation ever pays for it, and keeps the log from growing without bound.
+//! own, so no store operation pays for a whole checkpoint, and keeps the log from growing
+//! without bound.
 //!
 //! By default SQLite checkpoints inside whichever commit makes the log pass 1,000 pages: that
 //! commit copies the log into the database and syncs the file to disk, milliseconds during
