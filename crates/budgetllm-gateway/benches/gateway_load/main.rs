@@ -5,7 +5,9 @@
 //! 2. through the gateway, uncached (a new prompt every request: cache miss, reserve, call,
 //!    settle, store), with its state in a SQLite file and then in a real `redis-server`;
 //! 3. through the gateway as cache hits (one prompt, answered once upstream), on both stores;
-//! 4. when `LITELLM_BIN` names a LiteLLM proxy executable, through that proxy (skipped, and
+//! 4. the goals' rate (1,000 req/s) again, in interleaved rounds of every row above (see
+//!    `rounds.rs`): the figures to judge the goals by on a noisy machine;
+//! 5. when `LITELLM_BIN` names a LiteLLM proxy executable, through that proxy (skipped, and
 //!    said so, when it is unset);
 //!
 //! and at the end the resident memory after 10,000 keys each made one call, measured in a
@@ -21,6 +23,7 @@
 mod litellm;
 mod load;
 mod memory;
+mod rounds;
 mod upstream;
 
 use std::collections::HashMap;
@@ -44,6 +47,10 @@ const MODEL: &str = "gpt-4o-mini";
 const STEP: Duration = Duration::from_secs(2);
 /// The rates tried for the baseline and the gateway, in requests per second.
 const RATES: &[u32] = &[500, 1_000, 2_000, 3_000, 4_000, 5_000, 6_000, 8_000, 10_000];
+/// The rate of the latency goals, measured again in interleaved rounds after the ladders.
+const GOAL_RATE: u32 = 1_000;
+/// How many interleaved rounds measure the goals' rate.
+const ROUNDS: usize = 7;
 /// The rates tried for LiteLLM's proxy.
 const LITELLM_RATES: &[u32] = &[50, 100, 200, 400, 600, 800, 1_000];
 /// How many keys the memory measurement creates.
@@ -79,6 +86,12 @@ fn main() {
     ));
 
     let redis = RedisServer::start();
+    // The goals' rounds after the ladders: the baseline, then each gateway row.
+    let mut goal_paths = vec![rounds::Path {
+        name: "direct to upstream".to_owned(),
+        target: direct,
+    }];
+    let mut running = Vec::new();
     for (store, redis_url) in [("SQLite", None), ("Redis", Some(redis.url()))] {
         let gateway = RunningGateway::start(&gateways, &upstream, redis_url);
         let uncached = gateway.target(unique_prompts());
@@ -87,12 +100,19 @@ fn main() {
         if let Some(sizes) = gateway.state_file_sizes() {
             println!("{name}: after the row, {sizes}");
         }
+        goal_paths.push(rounds::Path {
+            name,
+            target: uncached,
+        });
         // The ladder's warm-up answers this prompt once upstream; every later call is a hit.
         let hits = gateway.target(same_prompt());
         let name = format!("gateway cache hit, {store}");
         rows.push(ladder(clients.handle(), &name, &hits, RATES));
+        goal_paths.push(rounds::Path { name, target: hits });
+        running.push(gateway);
     }
-    drop(redis);
+    let goal_rounds = rounds::run(clients.handle(), &goal_paths, GOAL_RATE, ROUNDS, STEP);
+    drop((running, redis));
 
     match std::env::var("LITELLM_BIN") {
         Ok(bin) if !bin.is_empty() => {
@@ -118,6 +138,7 @@ fn main() {
 
     println!();
     print_results(&rows);
+    goal_rounds.print();
     print!("\n{}", String::from_utf8_lossy(&memory_run.stdout));
     println!(
         "this process after every row: resident set {:.1} MiB (peak {:.1} MiB)",
