@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use rusqlite::{
     Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior, params,
 };
-use sqlite_link::{OpenError, SqliteFile};
+use sqlite_link::{OpenError, RunError, SqliteFile};
 use time::OffsetDateTime;
 
 use crate::calendar::Periods;
@@ -96,8 +96,8 @@ const RETENTION_MS: i64 = EXPIRED_RESERVATION_RETENTION.as_millis() as i64;
 /// same room; reading the pause flag, or a snapshot while no lease is due, is one deferred
 /// read. The file is in WAL mode (readers never block the writer) with a busy timeout (an
 /// operation waits for another process's transaction rather than failing at once). Each
-/// operation runs at once on the calling thread when nothing is in its way, else on tokio's
-/// blocking pool (see [`SqliteFile::run_now`]). The process's stores on one file share one
+/// operation runs at once on the calling thread when nothing is in its way, else queued to the
+/// file's own thread (see [`SqliteFile::run_now`] and [`SqliteFile::run`]). The process's stores on one file share one
 /// connection ([`sqlite_link::SqliteFile`]), so they take turns in microseconds instead of
 /// meeting in SQLite's busy handler, which sleeps for milliseconds.
 ///
@@ -285,7 +285,7 @@ impl SqliteLedger {
         T: Send + 'static,
         F: Fn(&Transaction<'_>, &str) -> Result<T, OpError> + Send + 'static,
     {
-        self.now_or_pool(TransactionBehavior::Immediate, op).await
+        self.now_or_queued(TransactionBehavior::Immediate, op).await
     }
 
     /// Runs `op`, which only reads, in one deferred transaction: it sees one committed state
@@ -295,13 +295,14 @@ impl SqliteLedger {
         T: Send + 'static,
         F: Fn(&Transaction<'_>, &str) -> Result<T, OpError> + Send + 'static,
     {
-        self.now_or_pool(TransactionBehavior::Deferred, op).await
+        self.now_or_queued(TransactionBehavior::Deferred, op).await
     }
 
     /// Runs `op` in one transaction of `behavior` at once on the calling thread when nothing
-    /// is in its way ([`SqliteFile::run_now`]: microseconds, less than a hop to the blocking
-    /// pool), else on the blocking pool, where it may wait for another process's writer.
-    async fn now_or_pool<T, F>(
+    /// is in its way ([`SqliteFile::run_now`]: microseconds, less than a hop to another
+    /// thread), else on the file's own thread ([`SqliteFile::run`]), where it may wait for
+    /// another process's writer.
+    async fn now_or_queued<T, F>(
         &self,
         behavior: TransactionBehavior,
         op: F,
@@ -313,7 +314,7 @@ impl SqliteLedger {
         let now = self.file.sqlite.run_now(|connection| {
             let tx = Transaction::new_unchecked(connection, behavior)?;
             // Dropping `tx` on an error rolls back: a refused operation changes nothing, and
-            // one that would wait runs again on the pool.
+            // one that would wait runs again on the file's thread.
             match op(&tx, &self.namespace) {
                 Ok(value) => tx.commit().map(|()| Ok(value)),
                 Err(OpError::Sqlite(e)) => Err(e),
@@ -340,37 +341,27 @@ impl SqliteLedger {
         T: Send + 'static,
         F: FnOnce(&Transaction<'_>, &str) -> Result<T, OpError> + Send + 'static,
     {
-        let inner = Arc::clone(&self.file);
         let namespace = Arc::clone(&self.namespace);
-        let joined = tokio::task::spawn_blocking(move || {
-            let fail = |e| {
-                OpError::Budget(store_error(
-                    "could not update the budget in",
-                    inner.sqlite.path(),
-                    e,
-                ))
-            };
-            let mut connection = inner.sqlite.lock(inner.busy_timeout).map_err(fail)?;
-            let tx = connection
-                .transaction_with_behavior(behavior)
-                .map_err(fail)?;
-            // Dropping `tx` on an error rolls back: a refused operation changes nothing.
-            let value = op(&tx, &namespace)?;
-            tx.commit().map_err(fail)?;
-            Ok(value)
-        })
-        .await;
-        match joined {
+        let ran = self
+            .file
+            .sqlite
+            .run(self.file.busy_timeout, move |connection| {
+                let tx = connection.transaction_with_behavior(behavior)?;
+                // Dropping `tx` on an error rolls back: a refused operation changes nothing.
+                let value = op(&tx, &namespace)?;
+                tx.commit()?;
+                Ok::<T, OpError>(value)
+            })
+            .await;
+        let sqlite_error =
+            |e| store_error("could not update the budget in", self.file.sqlite.path(), e);
+        match ran {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(OpError::Budget(e))) => Err(e),
-            Ok(Err(OpError::Sqlite(e))) => Err(store_error(
-                "could not update the budget in",
-                self.file.sqlite.path(),
-                e,
-            )),
-            Err(join) => Err(BudgetError::StoreUnavailable {
+            Ok(Err(OpError::Sqlite(e))) | Err(RunError::Sqlite(e)) => Err(sqlite_error(e)),
+            Err(failed) => Err(BudgetError::StoreUnavailable {
                 store: "sqlite",
-                source: Box::new(join),
+                source: Box::new(failed),
             }),
         }
     }

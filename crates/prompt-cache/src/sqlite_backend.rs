@@ -49,7 +49,8 @@ const SCHEMA: &str = "
 ///   power cut may lose the last few entries, which for a cache only means paying for them
 ///   again. The process's stores on one file share one connection
 ///   ([`sqlite_link::SqliteFile`]).
-/// - SQLite calls block, so they run on Tokio's blocking pool, never on the async runtime.
+/// - SQLite calls block: one runs at once when the connection is free (microseconds), else on
+///   the file's own thread ([`SqliteFile::run`]), never blocking the async runtime meanwhile.
 #[derive(Clone, Debug)]
 pub struct SqliteBackend {
     inner: Arc<Inner>,
@@ -76,32 +77,31 @@ impl SqliteBackend {
         }
     }
 
-    /// Runs `work` on the connection on the blocking pool.
-    async fn blocking<T, F>(&self, operation: &'static str, work: F) -> Result<T, CacheError>
+    /// Runs `work` on the file's own thread once the connection is free
+    /// ([`SqliteFile::run`]).
+    async fn queued<T, F>(&self, operation: &'static str, work: F) -> Result<T, CacheError>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     {
-        let inner = Arc::clone(&self.inner);
-        tokio::task::spawn_blocking(move || {
-            let connection = inner.file.lock(inner.busy_timeout)?;
-            work(&connection)
-        })
-        .await
-        .map_err(|e| CacheError::backend(NAME, operation, e))?
-        .map_err(|e| CacheError::backend(NAME, operation, e))
+        self.inner
+            .file
+            .run(self.inner.busy_timeout, move |connection| work(connection))
+            .await
+            .map_err(|e| CacheError::backend(NAME, operation, e))?
+            .map_err(|e| CacheError::backend(NAME, operation, e))
     }
 
     /// Runs `work` at once when it need not wait (see [`SqliteFile::run_now`]), else on the
-    /// blocking pool. `work` must leave nothing changed when it fails, so it can run again.
-    async fn now_or_pool<T, F>(&self, operation: &'static str, work: F) -> Result<T, CacheError>
+    /// file's own thread. `work` must leave nothing changed when it fails, so it can run again.
+    async fn now_or_queued<T, F>(&self, operation: &'static str, work: F) -> Result<T, CacheError>
     where
         T: Send + 'static,
         F: Fn(&Connection) -> rusqlite::Result<T> + Send + 'static,
     {
         match self.inner.file.run_now(&work) {
             Some(done) => done.map_err(|e| CacheError::backend(NAME, operation, e)),
-            None => self.blocking(operation, work).await,
+            None => self.queued(operation, work).await,
         }
     }
 }
@@ -123,7 +123,7 @@ impl SqliteBackend {
     /// Writes one batch of counter additions in one transaction.
     async fn write_counters(&self, batch: Batch) {
         let written = self
-            .blocking("record", move |c| write_counters(c, &batch))
+            .queued("record", move |c| write_counters(c, &batch))
             .await;
         if let Err(error) = written {
             tracing::warn!(%error, "could not update cache statistics in SQLite");
@@ -188,7 +188,7 @@ impl CacheBackend for SqliteBackend {
 
     async fn get(&self, key: &CacheKey) -> Result<Option<Bytes>, CacheError> {
         let key = key.as_str().to_owned();
-        self.now_or_pool("get", move |c| {
+        self.now_or_queued("get", move |c| {
             let found: Option<(Vec<u8>, i64)> = c
                 .prepare_cached("SELECT value, expires_at_ms FROM cache_entries WHERE key = ?1")?
                 .query_row([&key], |row| Ok((row.get(0)?, row.get(1)?)))
@@ -217,10 +217,10 @@ impl CacheBackend for SqliteBackend {
         let key = key.as_str().to_owned();
         let ttl_ms =
             i64::try_from(ttl.unwrap_or(self.inner.default_ttl).as_millis()).unwrap_or(i64::MAX);
-        self.now_or_pool("set", move |c| {
+        self.now_or_queued("set", move |c| {
             let now = now_ms();
             // One transaction for the entry and the purge: one commit, and a write that would
-            // wait changes nothing before it runs again on the pool.
+            // wait changes nothing before it runs again on the file's thread.
             let tx = Transaction::new_unchecked(c, TransactionBehavior::Immediate)?;
             tx.prepare_cached(
                 "INSERT OR REPLACE INTO cache_entries (key, value, expires_at_ms) VALUES (?1, ?2, ?3)",
@@ -234,7 +234,7 @@ impl CacheBackend for SqliteBackend {
 
     async fn delete(&self, key: &CacheKey) -> Result<(), CacheError> {
         let key = key.as_str().to_owned();
-        self.now_or_pool("delete", move |c| {
+        self.now_or_queued("delete", move |c| {
             c.prepare_cached("DELETE FROM cache_entries WHERE key = ?1")?
                 .execute([&key])?;
             Ok(())
@@ -262,7 +262,7 @@ impl CacheBackend for SqliteBackend {
 
     async fn counters(&self, namespace: &str) -> Result<CacheCounters, CacheError> {
         let namespace = namespace.to_owned();
-        let read = self.blocking("read counters", move |c| {
+        let read = self.queued("read counters", move |c| {
             let row: Option<[i64; 4]> = c
                 .prepare_cached(
                     "SELECT hits, misses, errors, savings_nanos FROM cache_counters WHERE namespace = ?1",
@@ -283,7 +283,7 @@ impl CacheBackend for SqliteBackend {
 
     async fn reset_counters(&self, namespace: &str) -> Result<(), CacheError> {
         let namespace = namespace.to_owned();
-        let reset = self.blocking("reset counters", move |c| {
+        let reset = self.queued("reset counters", move |c| {
             c.prepare_cached("DELETE FROM cache_counters WHERE namespace = ?1")?
                 .execute([namespace])?;
             Ok(())

@@ -17,14 +17,15 @@
 //! and the log grows by every page ever written (531–933 MiB after the gateway bench's
 //! uncached calls on SQLite, a few thousand). So when a round finds a log longer than
 //! [`CATCH_UP_FRAMES`], the checkpointer copies what landed meanwhile in up to
-//! [`CATCH_UP_PASSES`] shrinking passes, then once more while it holds the process's shared
-//! connection: the process's stores wait for that last, short pass (0.4–1 ms in most rounds,
+//! [`CATCH_UP_PASSES`] shrinking passes, then once more while the file's thread holds the
+//! process's shared connection for it (queued like any operation that waits): the process's
+//! stores wait for that last, short pass (0.4–1 ms in most rounds,
 //! at most 14 ms, with one thread committing 50,000 pages a second), and their next commit
 //! starts the log again. [`LOG_SIZE_LIMIT`] then truncates a log that had grown past it, e.g.
 //! while another process held an old snapshot.
 
 use std::path::Path;
-use std::sync::{Arc, Condvar, Mutex, PoisonError, Weak};
+use std::sync::{Arc, Condvar, Mutex, PoisonError, Weak, mpsc};
 use std::time::Duration;
 
 use rusqlite::Connection;
@@ -119,11 +120,22 @@ fn round(connection: &Connection, file: &Weak<SqliteFile>) -> bool {
     let Some(file) = file.upgrade() else {
         return false;
     };
-    let _stores_wait = file
-        .connection
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner);
-    let _ = passive_checkpoint(connection);
+    // The last pass runs while the file's thread holds the connection for it, as one more
+    // queued operation: the stores' operations queue behind it, and it waits for no more than
+    // those queued before it.
+    let (entered, inside) = mpsc::sync_channel(1);
+    let (release, released) = mpsc::sync_channel::<()>(0);
+    file.worker.queue(Box::new(move |_| {
+        if entered.send(()).is_ok() {
+            // Returns once `release` is dropped.
+            let _ = released.recv();
+        }
+    }));
+    drop(file);
+    if inside.recv().is_ok() {
+        let _ = passive_checkpoint(connection);
+    }
+    drop(release);
     true
 }
 

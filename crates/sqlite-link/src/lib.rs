@@ -23,7 +23,8 @@
 //! log from growing without bound under writes that never pause.
 //!
 //! Calls block: stores run them at once when nothing is in their way
-//! ([`SqliteFile::run_now`]), else on their runtime's blocking pool.
+//! ([`SqliteFile::run_now`]), else on the file's own thread ([`SqliteFile::run`]), which runs
+//! in turn every operation that had to wait (see `worker` for why not tokio's blocking pool).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -34,7 +35,9 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, OpenFlags};
 
 mod checkpointer;
+mod worker;
 use checkpointer::Checkpointer;
+use worker::Worker;
 
 /// Why a file could not be opened.
 #[derive(Debug)]
@@ -73,6 +76,36 @@ impl std::error::Error for OpenError {
     }
 }
 
+/// Why [`SqliteFile::run`] has no result from its operation.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum RunError {
+    /// The operation panicked; a transaction it had open was rolled back.
+    Panicked,
+    /// Setting the busy timeout failed (SQLite misuse only).
+    Sqlite(rusqlite::Error),
+}
+
+impl fmt::Display for RunError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RunError::Panicked => {
+                f.write_str("the SQLite operation panicked; its transaction was rolled back")
+            }
+            RunError::Sqlite(error) => error.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for RunError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            RunError::Panicked => None,
+            RunError::Sqlite(error) => Some(error),
+        }
+    }
+}
+
 impl From<rusqlite::Error> for OpenError {
     fn from(error: rusqlite::Error) -> OpenError {
         OpenError::Sqlite(error)
@@ -83,7 +116,10 @@ impl From<rusqlite::Error> for OpenError {
 /// the file. Cheap to share (`Arc`); the connection closes when the last holder drops it.
 pub struct SqliteFile {
     path: PathBuf,
-    connection: Mutex<Connection>,
+    /// Shared with the file's thread, which may outlive the file by the jobs left in its queue.
+    connection: Arc<Mutex<Connection>>,
+    /// Runs the operations that had to wait for the connection; stops with the last holder.
+    worker: Worker,
     /// Checkpoints the log off every store's path; stops with the last holder.
     checkpointer: Option<Checkpointer>,
 }
@@ -147,10 +183,13 @@ impl SqliteFile {
         }
         connection.pragma_update(None, "synchronous", "NORMAL")?;
         connection.pragma_update(None, "journal_size_limit", checkpointer::LOG_SIZE_LIMIT)?;
+        let connection = Arc::new(Mutex::new(connection));
+        let worker = Worker::start(Arc::clone(&connection)).map_err(OpenError::Io)?;
         let file = Arc::new_cyclic(|this| SqliteFile {
             path: path.to_path_buf(),
             checkpointer: Checkpointer::start(path, this.clone()),
-            connection: Mutex::new(connection),
+            worker,
+            connection,
         });
         if file.checkpointer.is_some() {
             // The checkpointer's thread moves the log into the database; commits no longer do.
@@ -170,9 +209,11 @@ impl SqliteFile {
     /// The connection, for one operation: other stores of the process wait for it to be
     /// released. `busy_timeout` bounds the operation's wait for other processes.
     ///
-    /// Blocking: call it on a blocking pool. A store that panicked while holding the
-    /// connection left no transaction open (an unfinished transaction rolls back when it is
-    /// dropped), so the connection stays usable.
+    /// Blocking: for opening a store (creating its tables) and for what must happen without a
+    /// runtime; operations of a running store go through [`run`](Self::run), which waits without
+    /// holding a thread. A store that panicked while holding the connection left no transaction
+    /// open (an unfinished transaction rolls back when it is dropped), so the connection stays
+    /// usable.
     ///
     /// # Errors
     /// What setting the busy timeout fails with (SQLite misuse only).
@@ -187,18 +228,62 @@ impl SqliteFile {
 }
 
 impl SqliteFile {
+    /// Runs `op` on the file's own thread once the connection is free, with `busy_timeout`
+    /// bounding its wait for other processes, and returns what it returned. Operations that
+    /// wait run in the order they came; the caller's task waits without holding a thread.
+    ///
+    /// `op` must not call [`lock`](Self::lock) (the file's thread holds the connection while
+    /// `op` runs), nor drop a last handle whose drop does.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("state.db");
+    /// use std::time::Duration;
+    /// use sqlite_link::SqliteFile;
+    ///
+    /// let file = SqliteFile::open(&path, Duration::from_secs(1))?;
+    /// let answer = file
+    ///     .run(Duration::from_secs(1), |connection| {
+    ///         connection.query_row("SELECT 6 * 7", [], |row| row.get::<_, i64>(0))
+    ///     })
+    ///     .await??;
+    /// assert_eq!(answer, 42);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// [`RunError::Panicked`] when `op` panicked (its transaction rolled back, the file stays
+    /// usable); [`RunError::Sqlite`] when the busy timeout cannot be set (misuse only).
+    pub async fn run<T: Send + 'static>(
+        &self,
+        busy_timeout: Duration,
+        op: impl FnOnce(&mut Connection) -> T + Send + 'static,
+    ) -> Result<T, RunError> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.worker.queue(Box::new(move |connection| {
+            let outcome = match connection.busy_timeout(busy_timeout) {
+                Ok(()) => Ok(op(connection)),
+                Err(error) => Err(RunError::Sqlite(error)),
+            };
+            let _ = reply.send(outcome);
+        }));
+        answer.await.unwrap_or(Err(RunError::Panicked))
+    }
+
     /// Runs `op` at once, on the calling thread, when it cannot wait: the connection is free
     /// (no other store of the process is using it) and SQLite needs no lock another process
-    /// holds. Otherwise `None`, and nothing was changed: run `op` on a blocking pool through
-    /// [`lock`](Self::lock) instead.
+    /// holds. Otherwise `None`, and nothing was changed: run `op` through [`run`](Self::run)
+    /// instead.
     ///
     /// A read of a WAL file, or a short write transaction (`synchronous = NORMAL` and the
     /// checkpoints on their own thread: a commit appends to the log and syncs nothing), takes
     /// microseconds — less than handing it to another thread and waking the caller again — so
-    /// stores try this first and keep the blocking pool for what must wait. A write that would
+    /// stores try this first and keep the file's thread for what must wait. A write that would
     /// wait for another process's lock fails at once here (no busy timeout); `op` must then
-    /// return that error, so its transaction rolls back, and the caller runs `op` again on the
-    /// pool: `op` must be safe to run twice when its first run changed nothing.
+    /// return that error, so its transaction rolls back, and the caller runs `op` again through
+    /// [`run`](Self::run): `op` must be safe to run twice when its first run changed nothing.
     ///
     /// # Errors
     /// What `op` fails with, other than waiting for a lock.

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params};
-use sqlite_link::SqliteFile;
+use sqlite_link::{RunError, SqliteFile};
 
 use super::store::{decode, encode};
 use super::{KeyError, KeyRecord, KeyStore};
@@ -19,8 +19,8 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Virtual keys in the `gateway_keys` table of a SQLite file (the gateway's state file, next
 /// to the budget and cache tables). Every process on the machine that opens the file shares
-/// the keys; each operation is one statement or one `BEGIN IMMEDIATE` transaction, run on
-/// tokio's blocking pool.
+/// the keys; each operation is one statement or one `BEGIN IMMEDIATE` transaction, run on the
+/// file's own thread (a read at once when the connection is free).
 #[derive(Clone)]
 pub struct SqliteKeyStore {
     inner: Arc<Inner>,
@@ -70,28 +70,21 @@ impl SqliteKeyStore {
         })
     }
 
-    /// Runs `op` on the connection on the blocking pool.
+    /// Runs `op` on the file's own thread once the connection is free ([`SqliteFile::run`]).
     async fn run<T, F>(&self, op: F) -> Result<T, KeyError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T, rusqlite::Error> + Send + 'static,
     {
-        let inner = Arc::clone(&self.inner);
-        let joined = tokio::task::spawn_blocking(move || {
-            let path = inner.file.path();
-            let mut connection = inner
-                .file
-                .lock(BUSY_TIMEOUT)
-                .map_err(|error| unavailable(path, &error))?;
-            op(&mut connection).map_err(|error| unavailable(path, &error))
-        })
-        .await;
-        joined.unwrap_or_else(|error| {
-            Err(KeyError::Unavailable {
+        let path = self.inner.file.path();
+        match self.inner.file.run(BUSY_TIMEOUT, op).await {
+            Ok(done) => done.map_err(|error| unavailable(path, &error)),
+            Err(RunError::Sqlite(error)) => Err(unavailable(path, &error)),
+            Err(error) => Err(KeyError::Unavailable {
                 store: STORE,
-                reason: format!("the key store task failed: {error}"),
-            })
-        })
+                reason: format!("the key store operation failed: {error}"),
+            }),
+        }
     }
 
     async fn query_one(
@@ -105,7 +98,7 @@ impl SqliteKeyStore {
                 .optional()
         };
         // At once when the connection is free (a read takes microseconds, less than a hop to
-        // the blocking pool), else on the pool.
+        // another thread), else on the file's thread.
         let text = match self.inner.file.run_now(&read) {
             Some(done) => done.map_err(|error| unavailable(self.inner.file.path(), &error))?,
             None => self.run(move |c| read(c)).await?,
