@@ -97,9 +97,9 @@ const RETENTION_MS: i64 = EXPIRED_RESERVATION_RETENTION.as_millis() as i64;
 /// read. The file is in WAL mode (readers never block the writer) with a busy timeout (an
 /// operation waits for another process's transaction rather than failing at once). Each
 /// operation runs at once on the calling thread when nothing is in its way, else queued to the
-/// file's own thread (see [`SqliteFile::run_now`] and [`SqliteFile::run`]). The process's stores on one file share one
-/// connection ([`sqlite_link::SqliteFile`]), so they take turns in microseconds instead of
-/// meeting in SQLite's busy handler, which sleeps for milliseconds.
+/// file's own thread (see [`SqliteFile::run_now`] and [`SqliteFile::run`]). The process's
+/// stores on one file share one connection ([`sqlite_link::SqliteFile`]), so they take turns
+/// in microseconds instead of meeting in SQLite's busy handler, which sleeps for milliseconds.
 ///
 /// Amounts are stored as SQLite integers (signed 64-bit): a window holds at most
 /// [`MAX_STORED_AMOUNT`](crate::MAX_STORED_AMOUNT).

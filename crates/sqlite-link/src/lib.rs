@@ -113,7 +113,8 @@ impl From<rusqlite::Error> for OpenError {
 }
 
 /// The connection this process has open on one state file, shared by every store that opened
-/// the file. Cheap to share (`Arc`); the connection closes when the last holder drops it.
+/// the file. Cheap to share (`Arc`); the connection closes when the last holder drops it and
+/// the file's thread has run the operations still queued.
 pub struct SqliteFile {
     path: PathBuf,
     /// Shared with the file's thread, which may outlive the file by the jobs left in its queue.
