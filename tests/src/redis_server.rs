@@ -95,6 +95,15 @@ impl RedisServer {
         }
     }
 
+    /// The server's process id while it runs (e.g. to read its CPU time from `/proc`).
+    pub fn pid(&self) -> Option<u32> {
+        self.child
+            .lock()
+            .expect("redis child lock")
+            .as_ref()
+            .map(Child::id)
+    }
+
     /// Whether the server process is running (it was started and not stopped).
     pub fn is_running(&self) -> bool {
         self.child.lock().expect("redis child lock").is_some()

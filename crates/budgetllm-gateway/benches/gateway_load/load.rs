@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use tokio::runtime::Handle;
 
+use crate::cpu::Meter;
+
 /// The most requests left unanswered at once; a step that would send more counts the rest as
 /// dropped (and is not sustained), so a stalled server cannot make the run grow without bound.
 const MAX_IN_FLIGHT: usize = 2_000;
@@ -39,6 +41,9 @@ pub(crate) struct Step {
     pub(crate) p50: Duration,
     pub(crate) p99: Duration,
     pub(crate) max: Duration,
+    /// The gateway's CPU time per answered request (see `cpu.rs`); `None` when the kernel
+    /// does not report it or nothing was answered.
+    pub(crate) cpu_per_call: Option<Duration>,
 }
 
 impl Step {
@@ -63,19 +68,22 @@ pub(crate) fn client() -> reqwest::Client {
 
 /// Sends `rate` requests per second for `duration`, each on its own task of `runtime`, from a
 /// schedule kept on this thread (the runtime's timer ticks in milliseconds, too coarse for a
-/// request every 100 µs). Blocks until every answer is in.
+/// request every 100 µs). Blocks until every answer is in; `meter`, when given, reads the
+/// gateway's CPU time before and after.
 pub(crate) fn step(
     runtime: &Handle,
     client: &reqwest::Client,
     target: &Target,
     rate: u32,
     duration: Duration,
+    meter: Option<Meter>,
 ) -> Step {
     let count = (f64::from(rate) * duration.as_secs_f64()).round() as u32;
     let interval = Duration::from_secs_f64(1.0 / f64::from(rate));
     let in_flight = Arc::new(AtomicUsize::new(0));
     let mut dropped = 0;
     let mut tasks = Vec::with_capacity(count as usize);
+    let cpu_before = meter.and_then(|meter| meter.read());
     let start = Instant::now();
     for i in 0..count {
         let scheduled = start + interval * i;
@@ -101,6 +109,8 @@ pub(crate) fn step(
         }
         outcomes
     });
+    let cpu_after = meter.and_then(|meter| meter.read());
+    let cpu_used = cpu_before.zip(cpu_after).map(|(a, b)| b.saturating_sub(a));
     let errors = outcomes.iter().filter(|o| o.is_none()).count();
     let mut latencies: Vec<Duration> = outcomes.iter().flatten().map(|(l, _)| *l).collect();
     let last_answer = outcomes.iter().flatten().map(|(_, at)| *at).max();
@@ -114,6 +124,9 @@ pub(crate) fn step(
         p50: percentile(&latencies, 0.50),
         p99: percentile(&latencies, 0.99),
         max: latencies.last().copied().unwrap_or_default(),
+        cpu_per_call: cpu_used
+            .filter(|_| !latencies.is_empty())
+            .map(|used| used / latencies.len() as u32),
     }
 }
 
@@ -148,21 +161,23 @@ pub(crate) fn ladder(
     target: &Target,
     rates: &[u32],
     duration: Duration,
+    meter: Option<Meter>,
 ) -> Vec<Step> {
     let client = client();
     if let Some(&first) = rates.first() {
-        step(runtime, &client, target, first, duration / 4);
+        step(runtime, &client, target, first, duration / 4, meter);
     }
     let mut steps: Vec<Step> = Vec::new();
     for &rate in rates {
-        let result = step(runtime, &client, target, rate, duration);
+        let result = step(runtime, &client, target, rate, duration, meter);
         println!(
             "{name:<24} {rate:>6}/s  achieved {:>8.1}/s  p50 {:>8.3} ms  p99 {:>8.3} ms  \
-             max {:>8.3} ms  errors {} dropped {}{}",
+             max {:>8.3} ms  CPU {}/req  errors {} dropped {}{}",
             result.achieved,
             millis(result.p50),
             millis(result.p99),
             millis(result.max),
+            micros(result.cpu_per_call),
             result.errors,
             result.dropped,
             if result.sustained() {
@@ -178,6 +193,13 @@ pub(crate) fn ladder(
         }
     }
     steps
+}
+
+/// A CPU time per request in microseconds, for printing; `—` when unknown.
+pub(crate) fn micros(d: Option<Duration>) -> String {
+    d.map_or("—".to_owned(), |d| {
+        format!("{:.0} µs", d.as_secs_f64() * 1e6)
+    })
 }
 
 /// A duration in milliseconds, for printing.

@@ -13,6 +13,10 @@
 //! and at the end the resident memory after 10,000 keys each made one call, measured in a
 //! fresh run of this program that does only that (so the rows' load and queues are not in it).
 //!
+//! Every step also reports the gateway's CPU time per answered request (its threads and its
+//! `redis-server`, see `cpu.rs`): the figure that stays put when the host's pauses move the
+//! percentiles.
+//!
 //! The load generator, the upstream and the gateway share this machine's cores, so every
 //! figure includes their contention. Run: `cargo bench -p budgetllm-gateway --bench
 //! gateway_load` (or `cargo xtask bench`, which runs every bench). Arguments are ignored.
@@ -20,6 +24,7 @@
 // Printing the results is this program's job.
 #![allow(clippy::print_stdout)]
 
+mod cpu;
 mod litellm;
 mod load;
 mod memory;
@@ -33,7 +38,7 @@ use std::time::{Duration, Instant};
 
 use budgetllm_gateway::{Gateway, GatewayConfig, NewKey, ServeOptions};
 use bytes::Bytes;
-use load::{Step, Target, millis};
+use load::{Step, Target, micros, millis};
 use secrecy::ExposeSecret;
 use serde_json::json;
 use tempfile::TempDir;
@@ -71,6 +76,12 @@ fn main() {
     let clients = runtime("load", 2);
     let gateways = runtime("gateway", 2);
     let upstream = clients.block_on(upstream::start(upstream_answer()));
+    let redis = RedisServer::start();
+    // Every row counts the gateways' threads and Redis: the direct row shows what that reads
+    // with no gateway at work.
+    let meter = Some(cpu::Meter {
+        redis_pid: redis.pid(),
+    });
 
     let mut rows: Vec<(String, Vec<Step>)> = Vec::new();
     let direct = Target {
@@ -83,9 +94,9 @@ fn main() {
         "direct to upstream",
         &direct,
         RATES,
+        meter,
     ));
 
-    let redis = RedisServer::start();
     // The goals' rounds after the ladders: the baseline, then each gateway row.
     let mut goal_paths = vec![rounds::Path {
         name: "direct to upstream".to_owned(),
@@ -96,7 +107,7 @@ fn main() {
         let gateway = RunningGateway::start(&gateways, &upstream, redis_url);
         let uncached = gateway.target(unique_prompts());
         let name = format!("gateway uncached, {store}");
-        rows.push(ladder(clients.handle(), &name, &uncached, RATES));
+        rows.push(ladder(clients.handle(), &name, &uncached, RATES, meter));
         if let Some(sizes) = gateway.state_file_sizes() {
             println!("{name}: after the row, {sizes}");
         }
@@ -107,11 +118,18 @@ fn main() {
         // The ladder's warm-up answers this prompt once upstream; every later call is a hit.
         let hits = gateway.target(same_prompt());
         let name = format!("gateway cache hit, {store}");
-        rows.push(ladder(clients.handle(), &name, &hits, RATES));
+        rows.push(ladder(clients.handle(), &name, &hits, RATES, meter));
         goal_paths.push(rounds::Path { name, target: hits });
         running.push(gateway);
     }
-    let goal_rounds = rounds::run(clients.handle(), &goal_paths, GOAL_RATE, ROUNDS, STEP);
+    let goal_rounds = rounds::run(
+        clients.handle(),
+        &goal_paths,
+        GOAL_RATE,
+        ROUNDS,
+        STEP,
+        meter,
+    );
     drop((running, redis));
 
     match std::env::var("LITELLM_BIN") {
@@ -123,7 +141,8 @@ fn main() {
                     body: unique_prompts(),
                 };
                 let name = "LiteLLM proxy";
-                rows.push(ladder(clients.handle(), name, &target, LITELLM_RATES));
+                // LiteLLM's CPU time is not the gateway's: not measured.
+                rows.push(ladder(clients.handle(), name, &target, LITELLM_RATES, None));
             }
         }
         _ => println!("LITELLM_BIN is not set: the LiteLLM proxy row is skipped"),
@@ -190,10 +209,16 @@ fn runtime(name: &str, workers: usize) -> Runtime {
 }
 
 /// Prints and returns one row's ladder.
-fn ladder(runtime: &Handle, name: &str, target: &Target, rates: &[u32]) -> (String, Vec<Step>) {
+fn ladder(
+    runtime: &Handle,
+    name: &str,
+    target: &Target,
+    rates: &[u32],
+    meter: Option<cpu::Meter>,
+) -> (String, Vec<Step>) {
     (
         name.to_owned(),
-        load::ladder(runtime, name, target, rates, STEP),
+        load::ladder(runtime, name, target, rates, STEP, meter),
     )
 }
 
@@ -343,8 +368,11 @@ fn print_results(rows: &[(String, Vec<Step>)]) {
         .first()
         .map(|(_, steps)| steps.iter().map(|s| (s.rate, *s)).collect())
         .unwrap_or_default();
-    println!("| path | rate (req/s) | achieved | p50 | p99 | added p50 | added p99 | sustained |");
-    println!("|---|---|---|---|---|---|---|---|");
+    println!(
+        "| path | rate (req/s) | achieved | p50 | p99 | added p50 | added p99 | sustained | \
+         gateway CPU per request |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
     for (name, steps) in rows {
         for step in steps {
             let added = |own: Duration, base: fn(&Step) -> Duration| {
@@ -353,7 +381,7 @@ fn print_results(rows: &[(String, Vec<Step>)]) {
                 })
             };
             println!(
-                "| {name} | {} | {:.0} | {:.3} ms | {:.3} ms | {} | {} | {} |",
+                "| {name} | {} | {:.0} | {:.3} ms | {:.3} ms | {} | {} | {} | {} |",
                 step.rate,
                 step.achieved,
                 millis(step.p50),
@@ -361,6 +389,7 @@ fn print_results(rows: &[(String, Vec<Step>)]) {
                 added(step.p50, |b| b.p50),
                 added(step.p99, |b| b.p99),
                 if step.sustained() { "yes" } else { "no" },
+                micros(step.cpu_per_call),
             );
         }
     }
