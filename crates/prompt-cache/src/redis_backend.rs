@@ -42,13 +42,13 @@ const SAVINGS_NANOS: &str = "savings_nanos";
 ///   [`CacheError::Backend`] in bounded time, which [`PromptCache`](crate::PromptCache) turns
 ///   into a miss. It recovers by itself when Redis comes back.
 /// - A hit costs one round trip: operations share one multiplexed connection, and counter
-///   updates are written behind: additions gather for about a millisecond and go out in one
-///   pipeline per namespace.
+///   updates are written behind: additions gather for about a millisecond (20 ms while
+///   lookups keep coming) and go out in one pipeline per namespace.
 /// - Statistics: [`counters`](CacheBackend::counters) and
 ///   [`reset_counters`](CacheBackend::reset_counters) first wait until the additions this
 ///   handle made before them are written — not until the writer is idle, which a steady stream
 ///   of lookups may never let happen — and the whole call is bounded by the timeout. So a
-///   process always sees its own lookups; other processes' show up within a few milliseconds.
+///   process always sees its own lookups; other processes' show up within about 20 ms.
 /// - A cache may be evicted: when the server's `maxmemory-policy` is `allkeys-*`, a warning is
 ///   logged (once per connection) and the backend carries on. Give the budget ledger a Redis
 ///   that cannot evict.

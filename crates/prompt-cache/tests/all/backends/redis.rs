@@ -335,6 +335,52 @@ async fn stats_and_reset_return_in_time_under_a_steady_stream_of_lookups() {
     assert_eq!((stats.hits, stats.misses), (7, 0));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_steady_stream_of_hits_writes_the_counters_once_per_batch_not_once_per_hit() {
+    let server = RedisServer::start();
+    let cache = cache_on(&server);
+    let key = cache.key(&request());
+    assert!(cache.set(&key, &response(), COST).await);
+    let before = counter_increments(&server).await;
+    // 200 hits 2 ms apart: a steady stream, with the writer never idle for long.
+    let started = Instant::now();
+    for _ in 0..200 {
+        assert!(cache.get(&key).await.is_some(), "a hit");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let stats = cache.stats().await.expect("stats");
+    let took = started.elapsed();
+    assert_eq!((stats.hits, stats.misses), (200, 0), "every hit is counted");
+    assert_eq!(stats.savings, COST.checked_mul(200).expect("no overflow"));
+    // A batch of hits adds to two fields (hits, savings): two `HINCRBY`s per write.
+    let writes = (counter_increments(&server).await - before) / 2;
+    // While lookups keep coming a batch gathers for 20 ms: about one write per 20 ms of the
+    // stream (and a few more where the stream paused), not one per hit.
+    let most = took.as_millis() / 20 + 10;
+    assert!(
+        u128::from(writes) <= most,
+        "{writes} counter writes for 200 hits in {took:?}: more than {most}"
+    );
+}
+
+/// How many `HINCRBY`s the server has run so far.
+async fn counter_increments(server: &RedisServer) -> u64 {
+    let client = redis::Client::open(server.url()).expect("valid URL");
+    let mut connection = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("connect");
+    let info: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(&mut connection)
+        .await
+        .expect("INFO");
+    info.lines()
+        .find_map(|line| line.strip_prefix("cmdstat_hincrby:calls="))
+        .and_then(|rest| rest.split(',').next())
+        .map_or(0, |calls| calls.parse().expect("a count"))
+}
+
 #[tokio::test]
 async fn a_redis_that_may_evict_keys_still_serves_the_cache() {
     // A cache may be evicted (that costs a paid call, never a wrong answer): a warning only.
