@@ -1,7 +1,8 @@
 //! The CPU time the gateway spends per answered request: the threads of its runtime and of its
 //! SQLite files in this process, and the `redis-server` it uses. Latency percentiles on a
-//! shared two-core machine swing with every pause of the host; CPU time per request barely
-//! does, so it is the figure that shows whether a change made the gateway do less.
+//! shared two-core machine swing with every pause of the host; CPU time per request moves far
+//! less, so it is the figure that shows whether a change made the gateway do less (with the
+//! builds compared run alternately: it still moves with how busy the host is).
 //!
 //! Read from each thread's `se.sum_exec_runtime` in `/proc/<pid>/task/<tid>/sched` (the
 //! scheduler's nanosecond count, where the `stat` ticks are 10 ms). A kernel without scheduler
@@ -16,7 +17,7 @@ fn is_gateway_thread(name: &str) -> bool {
 }
 
 /// What to measure: this process's gateway threads and, when set, a `redis-server`'s.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct Meter {
     pub(crate) redis_pid: Option<u32>,
 }

@@ -14,8 +14,8 @@
 //! fresh run of this program that does only that (so the rows' load and queues are not in it).
 //!
 //! Every step also reports the gateway's CPU time per answered request (its threads and its
-//! `redis-server`, see `cpu.rs`): the figure that stays put when the host's pauses move the
-//! percentiles.
+//! `redis-server`, see `cpu.rs`): a figure that moves far less than the percentiles when the
+//! host pauses.
 //!
 //! The load generator, the upstream and the gateway share this machine's cores, so every
 //! figure includes their contention. Run: `cargo bench -p budgetllm-gateway --bench
