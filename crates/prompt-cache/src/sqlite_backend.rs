@@ -58,14 +58,21 @@ pub struct SqliteBackend {
 
 #[derive(Debug)]
 struct Inner {
-    /// The process's one connection to the file, shared with its other stores there.
-    file: Arc<SqliteFile>,
-    busy_timeout: Duration,
+    file: FileAccess,
     default_ttl: Duration,
     /// Counter additions waiting to be written. Shared with the writer task, which holds
     /// nothing else of the backend: dropping the last handle then writes what is still
     /// pending at once (see `Drop`), instead of leaving it to a writer that is gathering.
     counters: Arc<WriteBehind>,
+}
+
+/// The process's one connection to the file (shared with its other stores there) and how long
+/// an operation waits for other processes: all that the backend's operations and its counter
+/// writer need.
+#[derive(Clone, Debug)]
+struct FileAccess {
+    sqlite: Arc<SqliteFile>,
+    busy_timeout: Duration,
 }
 
 impl SqliteBackend {
@@ -79,6 +86,21 @@ impl SqliteBackend {
         }
     }
 
+    /// Runs `then` once this handle's earlier counter additions are written (see
+    /// [`WriteBehind::after_own_additions`]), the whole bounded by the busy timeout.
+    async fn after_own_records<T>(
+        &self,
+        operation: &'static str,
+        then: impl Future<Output = Result<T, CacheError>>,
+    ) -> Result<T, CacheError> {
+        self.inner
+            .counters
+            .after_own_additions(self.inner.file.busy_timeout, (NAME, operation), then)
+            .await
+    }
+}
+
+impl FileAccess {
     /// Runs `work` on the file's own thread once the connection is free
     /// ([`SqliteFile::run`]).
     async fn queued<T, F>(&self, operation: &'static str, work: F) -> Result<T, CacheError>
@@ -86,9 +108,8 @@ impl SqliteBackend {
         T: Send + 'static,
         F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     {
-        self.inner
-            .file
-            .run(self.inner.busy_timeout, move |connection| work(connection))
+        self.sqlite
+            .run(self.busy_timeout, move |connection| work(connection))
             .await
             .map_err(|e| CacheError::backend(NAME, operation, e))?
             .map_err(|e| CacheError::backend(NAME, operation, e))
@@ -101,45 +122,21 @@ impl SqliteBackend {
         T: Send + 'static,
         F: Fn(&Connection) -> rusqlite::Result<T> + Send + 'static,
     {
-        match self.inner.file.run_now(&work) {
+        match self.sqlite.run_now(&work) {
             Some(done) => done.map_err(|e| CacheError::backend(NAME, operation, e)),
             None => self.queued(operation, work).await,
         }
     }
-}
 
-impl SqliteBackend {
-    /// Runs `then` once this handle's earlier counter additions are written (see
-    /// [`WriteBehind::after_own_additions`]), the whole bounded by the busy timeout.
-    async fn after_own_records<T>(
-        &self,
-        operation: &'static str,
-        then: impl Future<Output = Result<T, CacheError>>,
-    ) -> Result<T, CacheError> {
-        self.inner
-            .counters
-            .after_own_additions(self.inner.busy_timeout, (NAME, operation), then)
-            .await
-    }
-}
-
-/// Writes one batch of counter additions to `file` in one transaction: at once when the
-/// connection is free (see [`SqliteFile::run_now`]), else on the file's own thread. A failure
-/// is logged and the batch dropped (these are statistics, never money).
-async fn write_batch(file: &SqliteFile, busy_timeout: Duration, batch: Batch) {
-    let work = move |c: &Connection| write_counters(c, &batch);
-    let written = match file.run_now(&work) {
-        Some(done) => done,
-        None => match file.run(busy_timeout, move |c| work(c)).await {
-            Ok(done) => done,
-            Err(error) => {
-                tracing::warn!(%error, "could not update cache statistics in SQLite");
-                return;
-            }
-        },
-    };
-    if let Err(error) = written {
-        tracing::warn!(%error, "could not update cache statistics in SQLite");
+    /// Writes one batch of counter additions in one transaction. A failure is logged and the
+    /// batch dropped (these are statistics, never money).
+    async fn write_counters(&self, batch: Batch) {
+        let written = self
+            .now_or_queued("record", move |c| write_counters(c, &batch))
+            .await;
+        if let Err(error) = written {
+            tracing::warn!(%error, "could not update cache statistics in SQLite");
+        }
     }
 }
 
@@ -154,7 +151,8 @@ impl Drop for Inner {
         }
         let written = self
             .file
-            .lock(self.busy_timeout)
+            .sqlite
+            .lock(self.file.busy_timeout)
             .and_then(|c| write_counters(&c, &pending));
         if let Err(error) = written {
             tracing::warn!(%error, "could not update cache statistics in SQLite");
@@ -200,24 +198,30 @@ impl CacheBackend for SqliteBackend {
 
     async fn get(&self, key: &CacheKey) -> Result<Option<Bytes>, CacheError> {
         let key = key.as_str().to_owned();
-        self.now_or_queued("get", move |c| {
-            let found: Option<(Vec<u8>, i64)> = c
-                .prepare_cached("SELECT value, expires_at_ms FROM cache_entries WHERE key = ?1")?
-                .query_row([&key], |row| Ok((row.get(0)?, row.get(1)?)))
-                .optional()?;
-            match found {
-                Some((value, expires_at)) if expires_at > now_ms() => Ok(Some(Bytes::from(value))),
-                Some(_) => {
-                    c.prepare_cached(
-                        "DELETE FROM cache_entries WHERE key = ?1 AND expires_at_ms <= ?2",
+        self.inner
+            .file
+            .now_or_queued("get", move |c| {
+                let found: Option<(Vec<u8>, i64)> = c
+                    .prepare_cached(
+                        "SELECT value, expires_at_ms FROM cache_entries WHERE key = ?1",
                     )?
-                    .execute(params![key, now_ms()])?;
-                    Ok(None)
+                    .query_row([&key], |row| Ok((row.get(0)?, row.get(1)?)))
+                    .optional()?;
+                match found {
+                    Some((value, expires_at)) if expires_at > now_ms() => {
+                        Ok(Some(Bytes::from(value)))
+                    }
+                    Some(_) => {
+                        c.prepare_cached(
+                            "DELETE FROM cache_entries WHERE key = ?1 AND expires_at_ms <= ?2",
+                        )?
+                        .execute(params![key, now_ms()])?;
+                        Ok(None)
+                    }
+                    None => Ok(None),
                 }
-                None => Ok(None),
-            }
-        })
-        .await
+            })
+            .await
     }
 
     async fn set(
@@ -229,7 +233,7 @@ impl CacheBackend for SqliteBackend {
         let key = key.as_str().to_owned();
         let ttl_ms =
             i64::try_from(ttl.unwrap_or(self.inner.default_ttl).as_millis()).unwrap_or(i64::MAX);
-        self.now_or_queued("set", move |c| {
+        self.inner.file.now_or_queued("set", move |c| {
             let now = now_ms();
             // One transaction for the entry and the purge: one commit, and a write that would
             // wait changes nothing before it runs again on the file's thread.
@@ -246,12 +250,14 @@ impl CacheBackend for SqliteBackend {
 
     async fn delete(&self, key: &CacheKey) -> Result<(), CacheError> {
         let key = key.as_str().to_owned();
-        self.now_or_queued("delete", move |c| {
-            c.prepare_cached("DELETE FROM cache_entries WHERE key = ?1")?
-                .execute([&key])?;
-            Ok(())
-        })
-        .await
+        self.inner
+            .file
+            .now_or_queued("delete", move |c| {
+                c.prepare_cached("DELETE FROM cache_entries WHERE key = ?1")?
+                    .execute([&key])?;
+                Ok(())
+            })
+            .await
     }
 
     /// Written behind (the crate's `write_behind` module): adds `delta` to a local backlog and
@@ -261,12 +267,9 @@ impl CacheBackend for SqliteBackend {
     async fn record(&self, namespace: &str, delta: CacheCounters) -> Result<(), CacheError> {
         if self.inner.counters.add(namespace, delta) {
             let counters = Arc::clone(&self.inner.counters);
-            let file = Arc::clone(&self.inner.file);
-            let busy_timeout = self.inner.busy_timeout;
+            let file = self.inner.file.clone();
             tokio::spawn(async move {
-                counters
-                    .write(|batch| write_batch(&file, busy_timeout, batch))
-                    .await;
+                counters.write(|batch| file.write_counters(batch)).await;
             });
         }
         Ok(())
@@ -274,7 +277,7 @@ impl CacheBackend for SqliteBackend {
 
     async fn counters(&self, namespace: &str) -> Result<CacheCounters, CacheError> {
         let namespace = namespace.to_owned();
-        let read = self.queued("read counters", move |c| {
+        let read = self.inner.file.queued("read counters", move |c| {
             let row: Option<[i64; 4]> = c
                 .prepare_cached(
                     "SELECT hits, misses, errors, savings_nanos FROM cache_counters WHERE namespace = ?1",
@@ -295,7 +298,7 @@ impl CacheBackend for SqliteBackend {
 
     async fn reset_counters(&self, namespace: &str) -> Result<(), CacheError> {
         let namespace = namespace.to_owned();
-        let reset = self.queued("reset counters", move |c| {
+        let reset = self.inner.file.queued("reset counters", move |c| {
             c.prepare_cached("DELETE FROM cache_counters WHERE namespace = ?1")?
                 .execute([namespace])?;
             Ok(())
@@ -343,8 +346,10 @@ impl SqliteBackendBuilder {
         }
         Ok(SqliteBackend {
             inner: Arc::new(Inner {
-                file,
-                busy_timeout: self.timeout,
+                file: FileAccess {
+                    sqlite: file,
+                    busy_timeout: self.timeout,
+                },
                 default_ttl: self.default_ttl,
                 counters: Arc::default(),
             }),
