@@ -2,12 +2,14 @@
 //! (see `load.rs`) against a local upstream that answers at once:
 //!
 //! 1. straight to the upstream (the baseline every other row is compared with);
-//! 2. through the gateway, uncached (a new prompt every request: cache miss, reserve, call,
+//! 2. through a bare HTTP hop on the gateway's frameworks, with no budget or cache (see
+//!    `hop.rs`): the floor of any gateway on this machine;
+//! 3. through the gateway, uncached (a new prompt every request: cache miss, reserve, call,
 //!    settle, store), with its state in a SQLite file and then in a real `redis-server`;
-//! 3. through the gateway as cache hits (one prompt, answered once upstream), on both stores;
-//! 4. the goals' rate (1,000 req/s) again, in interleaved rounds of every row above (see
+//! 4. through the gateway as cache hits (one prompt, answered once upstream), on both stores;
+//! 5. the goals' rate (1,000 req/s) again, in interleaved rounds of every row above (see
 //!    `rounds.rs`): the figures to judge the goals by on a noisy machine;
-//! 5. when `LITELLM_BIN` names a LiteLLM proxy executable, through that proxy (skipped, and
+//! 6. when `LITELLM_BIN` names a LiteLLM proxy executable, through that proxy (skipped, and
 //!    said so, when it is unset);
 //!
 //! and at the end the resident memory after 10,000 keys each made one call, measured in a
@@ -25,6 +27,7 @@
 #![allow(clippy::print_stdout)]
 
 mod cpu;
+mod hop;
 mod litellm;
 mod load;
 mod memory;
@@ -48,6 +51,8 @@ use tokio::sync::oneshot;
 
 /// The model every request names (a priced one, so the gateway reserves and settles).
 const MODEL: &str = "gpt-4o-mini";
+/// The name of the bare hop's row.
+const HOP: &str = "bare hop, axum + reqwest";
 /// How long each fixed rate is held.
 const STEP: Duration = Duration::from_secs(2);
 /// The rates tried for the baseline and the gateway, in requests per second.
@@ -97,11 +102,24 @@ fn main() {
         meter,
     ));
 
-    // The goals' rounds after the ladders: the baseline, then each gateway row.
-    let mut goal_paths = vec![rounds::Path {
-        name: "direct to upstream".to_owned(),
-        target: direct,
-    }];
+    let hop = Target {
+        url: hop::start(&gateways, &upstream),
+        bearer: None,
+        body: same_prompt(),
+    };
+    rows.push(ladder(clients.handle(), HOP, &hop, RATES, meter));
+
+    // The goals' rounds after the ladders: the baseline, the bare hop, then each gateway row.
+    let mut goal_paths = vec![
+        rounds::Path {
+            name: "direct to upstream".to_owned(),
+            target: direct,
+        },
+        rounds::Path {
+            name: HOP.to_owned(),
+            target: hop,
+        },
+    ];
     let mut running = Vec::new();
     for (store, redis_url) in [("SQLite", None), ("Redis", Some(redis.url()))] {
         let gateway = RunningGateway::start(&gateways, &upstream, redis_url);
