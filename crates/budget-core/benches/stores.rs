@@ -2,7 +2,8 @@
 //! a bare `PING` round trip and to two calls of an empty script on the same server, measured in
 //! the same run. The floor is two round trips (2× `PING`); above it come the scripts' time
 //! inside Redis, which does not shrink with the round trip, so the ratio is highest on a fast
-//! loopback and lowest over a real network. SQLite: one pair on a WAL file.
+//! loopback and lowest over a real network. SQLite: one pair on a WAL file, and a call that must
+//! fit in two budgets of the file, with its two reservations one by one and paired.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -122,9 +123,40 @@ fn sqlite(c: &mut Criterion) {
         .build()
         .expect("runtime");
     let request = request();
-    c.bench_function("sqlite/reserve_settle", |b| {
+    let mut group = c.benchmark_group("sqlite");
+    group.bench_function("reserve_settle", |b| {
         b.to_async(&runtime).iter(|| pair(&ledger, &request));
     });
+    // A call that must fit in two budgets of the file (a gateway's and its key's): the two
+    // reservations and the two settlements one after the other, against `reserve_both` and
+    // `settle_both` (one transaction each).
+    let tenant = ledger.with_namespace("bench-tenant").expect("namespace");
+    group.bench_function("two_budgets_one_by_one", |b| {
+        b.to_async(&runtime).iter(|| async {
+            pair(&ledger, &request).await;
+            pair(&tenant, &request).await;
+        });
+    });
+    group.bench_function("two_budgets_paired", |b| {
+        b.to_async(&runtime).iter(|| async {
+            let [held, theirs] = ledger
+                .reserve_both(black_box(&request), &tenant, &request)
+                .await
+                .expect("reserve both");
+            for settled in ledger
+                .settle_both(
+                    [&held, &theirs],
+                    [Money::from_nanos(500); 2],
+                    &tenant,
+                    request.now,
+                )
+                .await
+            {
+                settled.expect("settle");
+            }
+        });
+    });
+    group.finish();
 }
 
 criterion_group!(benches, redis, sqlite);

@@ -55,15 +55,7 @@ impl ReservationGuard {
     /// above the reserved amount is charged now, and [`Settlement::expired`] is `true`.
     /// If the ledger fails, the reservation stays in it and its lease charges it in full.
     pub async fn settle(mut self, actual: Money) -> Result<Settlement, BudgetError> {
-        let reservation = self.disarm();
-        if actual > reservation.amount {
-            tracing::warn!(
-                reservation = %reservation.id,
-                reserved_cents = reservation.amount.cents(),
-                actual_cents = actual.cents(),
-                "actual cost is above its reservation: the estimate was too low"
-            );
-        }
+        let reservation = self.disarm_at(actual);
         let now = self.tracker.clock().now();
         self.tracker
             .ledger()
@@ -76,6 +68,44 @@ impl ReservationGuard {
         let reservation = self.disarm();
         let now = self.tracker.clock().now();
         self.tracker.ledger().release(&reservation, now).await
+    }
+
+    /// Settles this reservation and `other` (the pair [`BudgetTracker::reserve_both`] made) at
+    /// the same actual cost, each in the periods it was made in — in one atomic step where
+    /// their ledgers share a store ([`Ledger::settle_both`](crate::Ledger::settle_both)). Each
+    /// settles, or fails, on its own: the results are this one's, then `other`'s. `Money::ZERO`
+    /// releases both.
+    pub async fn settle_both(
+        mut self,
+        mut other: ReservationGuard,
+        actual: Money,
+    ) -> [Result<Settlement, BudgetError>; 2] {
+        let (reservation, theirs) = (self.disarm_at(actual), other.disarm_at(actual));
+        let now = self.tracker.clock().now();
+        self.tracker
+            .ledger()
+            .settle_both(
+                [&reservation, &theirs],
+                [actual; 2],
+                other.tracker.ledger().as_ref(),
+                now,
+            )
+            .await
+    }
+
+    /// Takes the reservation out to settle it at `actual`, warning when that is above the
+    /// amount reserved (an estimate too low).
+    fn disarm_at(&mut self, actual: Money) -> Reservation {
+        let reservation = self.disarm();
+        if actual > reservation.amount {
+            tracing::warn!(
+                reservation = %reservation.id,
+                reserved_cents = reservation.amount.cents(),
+                actual_cents = actual.cents(),
+                "actual cost is above its reservation: the estimate was too low"
+            );
+        }
+        reservation
     }
 
     fn disarm(&mut self) -> Reservation {

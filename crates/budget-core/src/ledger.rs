@@ -1,5 +1,6 @@
 //! The [`Ledger`] trait: where budget state lives and how each operation changes it.
 
+use std::any::Any;
 use std::fmt;
 use std::time::Duration;
 
@@ -143,6 +144,18 @@ pub struct Recorded {
     pub exceeded: Option<BudgetExceeded>,
 }
 
+/// Which budget refused a reservation made in two at once ([`Ledger::reserve_both`]); neither
+/// budget holds a reservation of it.
+#[derive(Debug, thiserror::Error)]
+pub enum PairRefusal {
+    /// The ledger `reserve_both` was called on refused (or failed).
+    #[error("this budget refused the spend")]
+    This(#[source] BudgetError),
+    /// The other ledger refused (or failed).
+    #[error("the other budget refused the spend")]
+    Other(#[source] BudgetError),
+}
+
 /// Settled and reserved spend of one window.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct WindowUsage {
@@ -239,8 +252,18 @@ impl Snapshot {
 /// Any sum that would exceed [`Money::MAX`] (or the store's integer range) is
 /// [`BudgetError::Overflow`], with nothing changed. A store that cannot be reached fails closed
 /// with [`BudgetError::StoreUnavailable`].
+///
+/// # Two budgets at once
+///
+/// A spend that must fit in two budgets (a tenant's and the whole service's) is reserved with
+/// [`reserve_both`](Ledger::reserve_both) and settled with
+/// [`settle_both`](Ledger::settle_both). By default these run the two single operations at once
+/// (on a shared store, one round trip of waiting instead of two) and release the reservation of
+/// one budget when the other refuses. A store that holds both budgets in one place does each as
+/// one atomic step instead: [`SqliteLedger`](crate::SqliteLedger) namespaces of one file, in one
+/// transaction (half the commits and pages written).
 #[async_trait]
-pub trait Ledger: Send + Sync + fmt::Debug {
+pub trait Ledger: Any + Send + Sync + fmt::Debug {
     /// Atomically checks the limits and sets `request.amount` aside in every window.
     async fn reserve(&self, request: &ReserveRequest) -> Result<Reservation, BudgetError>;
 
@@ -285,4 +308,93 @@ pub trait Ledger: Send + Sync + fmt::Debug {
     /// Zeroes settled spend in every window; keeps unsettled reservations, the lease charges of
     /// reservations that ran out but may still settle late, and the pause flag.
     async fn reset(&self) -> Result<(), BudgetError>;
+
+    /// Reserves `request` in this ledger and `other_request` in `other`: both, or neither.
+    ///
+    /// When both would refuse, `other`'s refusal is the one reported. By default the two
+    /// reservations are made at once and the one that was made is released when the other
+    /// refuses (so for a moment it holds room a concurrent reservation could have had); a
+    /// store holding both budgets in one place overrides this with one atomic step.
+    ///
+    /// # Errors
+    /// [`PairRefusal`], naming the ledger whose operation failed.
+    async fn reserve_both(
+        &self,
+        request: &ReserveRequest,
+        other: &dyn Ledger,
+        other_request: &ReserveRequest,
+    ) -> Result<[Reservation; 2], PairRefusal> {
+        reserve_each(self, request, other, other_request).await
+    }
+
+    /// Settles `reservation` in this ledger at `actual` and `other_reservation` in `other` at
+    /// `other_actual`; each settles whatever happens to the other, and each result is its own
+    /// (this ledger's first). By default the two settlements are made at once; a store holding
+    /// both budgets in one place overrides this with one atomic step.
+    async fn settle_both(
+        &self,
+        [reservation, other_reservation]: [&Reservation; 2],
+        [actual, other_actual]: [Money; 2],
+        other: &dyn Ledger,
+        now: OffsetDateTime,
+    ) -> [Result<Settlement, BudgetError>; 2] {
+        settle_each(
+            self,
+            [reservation, other_reservation],
+            [actual, other_actual],
+            other,
+            now,
+        )
+        .await
+    }
+}
+
+/// [`Ledger::reserve_both`] of any two ledgers: both reservations at once, and the one made
+/// released when the other refuses.
+pub(crate) async fn reserve_each<L: Ledger + ?Sized>(
+    this: &L,
+    request: &ReserveRequest,
+    other: &dyn Ledger,
+    other_request: &ReserveRequest,
+) -> Result<[Reservation; 2], PairRefusal> {
+    match tokio::join!(this.reserve(request), other.reserve(other_request)) {
+        (Ok(made), Ok(theirs)) => Ok([made, theirs]),
+        (made, Err(refused)) => {
+            if let Ok(made) = made {
+                release_refused(this, &made, request.now).await;
+            }
+            Err(PairRefusal::Other(refused))
+        }
+        (Err(refused), Ok(theirs)) => {
+            release_refused(other, &theirs, other_request.now).await;
+            Err(PairRefusal::This(refused))
+        }
+    }
+}
+
+/// [`Ledger::settle_both`] of any two ledgers: both settlements at once.
+pub(crate) async fn settle_each<L: Ledger + ?Sized>(
+    this: &L,
+    [reservation, other_reservation]: [&Reservation; 2],
+    [actual, other_actual]: [Money; 2],
+    other: &dyn Ledger,
+    now: OffsetDateTime,
+) -> [Result<Settlement, BudgetError>; 2] {
+    let (settled, theirs) = tokio::join!(
+        this.settle(reservation, actual, now),
+        other.settle(other_reservation, other_actual, now),
+    );
+    [settled, theirs]
+}
+
+/// Frees a reservation whose other half was refused. A failure is logged: the reservation then
+/// stays until its lease charges it (never under-counted).
+async fn release_refused<L: Ledger + ?Sized>(
+    ledger: &L,
+    reservation: &Reservation,
+    now: OffsetDateTime,
+) {
+    if let Err(error) = ledger.release(reservation, now).await {
+        tracing::warn!(%error, reservation = %reservation.id, "cannot release a reservation whose other budget refused; its lease will charge it");
+    }
 }

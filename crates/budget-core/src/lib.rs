@@ -56,8 +56,8 @@ pub use cents::Cents;
 pub use error::{BudgetError, BudgetExceeded};
 pub use guard::ReservationGuard;
 pub use ledger::{
-    EXPIRED_RESERVATION_RETENTION, Enforcement, Ledger, RecordRequest, Recorded, Reservation,
-    ReservationId, ReserveRequest, Settlement, Snapshot, WindowUsage,
+    EXPIRED_RESERVATION_RETENTION, Enforcement, Ledger, PairRefusal, RecordRequest, Recorded,
+    Reservation, ReservationId, ReserveRequest, Settlement, Snapshot, WindowUsage,
 };
 pub use limits::{LimitType, Limits};
 pub use memory::MemoryLedger;

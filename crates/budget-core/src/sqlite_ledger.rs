@@ -16,8 +16,9 @@ use time::OffsetDateTime;
 use crate::calendar::Periods;
 use crate::error::{BudgetError, BudgetExceeded};
 use crate::ledger::{
-    EXPIRED_RESERVATION_RETENTION, Ledger, RecordRequest, Recorded, Reservation, ReservationId,
-    ReserveRequest, Settlement, Snapshot, WindowUsage, unix_ms,
+    EXPIRED_RESERVATION_RETENTION, Ledger, PairRefusal, RecordRequest, Recorded, Reservation,
+    ReservationId, ReserveRequest, Settlement, Snapshot, WindowUsage, reserve_each, settle_each,
+    unix_ms,
 };
 use crate::limits::LimitType;
 use crate::money::Money;
@@ -807,5 +808,143 @@ impl Ledger for SqliteLedger {
 
     async fn reset(&self) -> Result<(), BudgetError> {
         self.transact(reset).await
+    }
+
+    /// One transaction when `other` is a namespace of the same file (its refusal checked
+    /// first); otherwise both at once, as any two ledgers.
+    async fn reserve_both(
+        &self,
+        request: &ReserveRequest,
+        other: &dyn Ledger,
+        other_request: &ReserveRequest,
+    ) -> Result<[Reservation; 2], PairRefusal> {
+        let Some(other_ns) = self.namespace_on_this_file(other) else {
+            return reserve_each(self, request, other, other_request).await;
+        };
+        let (request, other_request) = (*request, *other_request);
+        let reserved = self
+            .transact(move |tx, ns| {
+                // Each side's refusal rolls back both: nothing is reserved unless both are.
+                let made = on_its_own(tx, |tx| {
+                    let theirs = reserve(tx, &other_ns, &other_request)
+                        .map_err(|e| e.in_pair(PairRefusal::Other))?;
+                    let made =
+                        reserve(tx, ns, &request).map_err(|e| e.in_pair(PairRefusal::This))?;
+                    Ok([made, theirs])
+                })?;
+                Ok(made)
+            })
+            .await;
+        match reserved {
+            Ok(made) => made,
+            Err(failed) => Err(PairRefusal::This(failed)),
+        }
+    }
+
+    /// One transaction when `other` is a namespace of the same file; otherwise both at once, as
+    /// any two ledgers. Each side settles, or fails, on its own.
+    async fn settle_both(
+        &self,
+        [reservation, other_reservation]: [&Reservation; 2],
+        [actual, other_actual]: [Money; 2],
+        other: &dyn Ledger,
+        now: OffsetDateTime,
+    ) -> [Result<Settlement, BudgetError>; 2] {
+        let Some(other_ns) = self.namespace_on_this_file(other) else {
+            return settle_each(
+                self,
+                [reservation, other_reservation],
+                [actual, other_actual],
+                other,
+                now,
+            )
+            .await;
+        };
+        let (id, other_id, now_ms) = (reservation.id, other_reservation.id, unix_ms(now));
+        let settled = self
+            .transact(move |tx, ns| {
+                Ok([
+                    on_its_own(tx, |tx| {
+                        settle(tx, ns, id, actual, now_ms).map_err(PairError::from)
+                    })?,
+                    on_its_own(tx, |tx| {
+                        settle(tx, &other_ns, other_id, other_actual, now_ms)
+                            .map_err(PairError::from)
+                    })?,
+                ])
+            })
+            .await;
+        match settled {
+            Ok(settled) => settled,
+            // Nothing was settled: each is tried again on its own, and reports its own error.
+            Err(_) => {
+                settle_each(
+                    self,
+                    [reservation, other_reservation],
+                    [actual, other_actual],
+                    other,
+                    now,
+                )
+                .await
+            }
+        }
+    }
+}
+
+impl SqliteLedger {
+    /// `other`'s namespace when it is a ledger of this file on this process's connection (so
+    /// one transaction can change both).
+    fn namespace_on_this_file(&self, other: &dyn Ledger) -> Option<Arc<str>> {
+        let other: &dyn std::any::Any = other;
+        other
+            .downcast_ref::<SqliteLedger>()
+            .filter(|other| Arc::ptr_eq(&other.file.sqlite, &self.file.sqlite))
+            .map(|other| Arc::clone(&other.namespace))
+    }
+}
+
+/// What one side of a paired operation fails with: the store (which fails the whole
+/// transaction) or a refusal of its own.
+enum PairError<E> {
+    Sqlite(rusqlite::Error),
+    Refused(E),
+}
+
+impl From<OpError> for PairError<BudgetError> {
+    fn from(e: OpError) -> Self {
+        match e {
+            OpError::Sqlite(e) => PairError::Sqlite(e),
+            OpError::Budget(e) => PairError::Refused(e),
+        }
+    }
+}
+
+impl OpError {
+    /// This failure of one side of a pair, a refusal tagged with its side by `side`.
+    fn in_pair(self, side: fn(BudgetError) -> PairRefusal) -> PairError<PairRefusal> {
+        match self {
+            OpError::Sqlite(e) => PairError::Sqlite(e),
+            OpError::Budget(e) => PairError::Refused(side(e)),
+        }
+    }
+}
+
+/// Runs `op` inside a savepoint of `tx`: a refusal undoes only what `op` wrote and is returned
+/// as `Ok(Err(..))`, so the transaction goes on; a store failure fails the transaction.
+fn on_its_own<T, E>(
+    tx: &Transaction<'_>,
+    op: impl FnOnce(&Transaction<'_>) -> Result<T, PairError<E>>,
+) -> Result<Result<T, E>, OpError> {
+    tx.prepare_cached("SAVEPOINT one_side")?.execute([])?;
+    match op(tx) {
+        Ok(value) => {
+            tx.prepare_cached("RELEASE one_side")?.execute([])?;
+            Ok(Ok(value))
+        }
+        Err(PairError::Refused(refused)) => {
+            tx.execute_batch("ROLLBACK TO one_side; RELEASE one_side")?;
+            Ok(Err(refused))
+        }
+        Err(PairError::Sqlite(e)) => Err(OpError::Sqlite(e)),
     }
 }

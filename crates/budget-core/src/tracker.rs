@@ -9,7 +9,10 @@ use crate::calendar::{Clock, Periods, SystemClock};
 use crate::cents::Cents;
 use crate::error::BudgetError;
 use crate::guard::ReservationGuard;
-use crate::ledger::{Enforcement, Ledger, RecordRequest, Recorded, ReserveRequest, Snapshot};
+use crate::ledger::{
+    Enforcement, Ledger, PairRefusal, RecordRequest, Recorded, Reservation, ReserveRequest,
+    Snapshot,
+};
 use crate::limits::Limits;
 use crate::memory::MemoryLedger;
 use crate::money::{Money, MoneyError};
@@ -82,17 +85,54 @@ impl BudgetTracker {
     ///
     /// Settle or release the returned guard; a guard that is dropped instead is charged in full.
     pub async fn reserve(&self, amount: Money) -> Result<ReservationGuard, BudgetError> {
+        let reservation = self.inner.ledger.reserve(&self.request(amount)).await?;
+        Ok(self.guard(reservation))
+    }
+
+    /// Reserves `amount` in this budget and in `other` (e.g. a tenant's budget and the whole
+    /// service's): both, or neither — see [`Ledger::reserve_both`]. Ledgers of one store do it
+    /// in one atomic step (namespaces of one SQLite file: one transaction).
+    ///
+    /// Settle the two guards together with [`ReservationGuard::settle_both`].
+    ///
+    /// # Errors
+    /// [`PairRefusal::This`] or [`PairRefusal::Other`] with the refusal ([`BudgetError::Paused`],
+    /// [`BudgetError::BudgetExceeded`], …) of the budget that refused; when both would refuse,
+    /// `other`'s.
+    pub async fn reserve_both(
+        &self,
+        other: &BudgetTracker,
+        amount: Money,
+    ) -> Result<[ReservationGuard; 2], PairRefusal> {
+        let [made, theirs] = self
+            .inner
+            .ledger
+            .reserve_both(
+                &self.request(amount),
+                other.inner.ledger.as_ref(),
+                &other.request(amount),
+            )
+            .await?;
+        Ok([self.guard(made), other.guard(theirs)])
+    }
+
+    /// A reservation of `amount` under this tracker's limits, now.
+    fn request(&self, amount: Money) -> ReserveRequest {
         let inner = &*self.inner;
         let now = inner.clock.now();
-        let request = ReserveRequest {
+        ReserveRequest {
             amount,
             limits: inner.limits,
             periods: self.periods_at(now),
             now,
             expires_at: now.saturating_add(inner.lease),
             enforcement: inner.enforcement,
-        };
-        let reservation = inner.ledger.reserve(&request).await?;
+        }
+    }
+
+    /// The guard of a reservation this tracker made; a soft-mode reservation over a limit is
+    /// logged.
+    fn guard(&self, reservation: Reservation) -> ReservationGuard {
         if let Some(e) = &reservation.exceeded {
             tracing::warn!(
                 limit_type = %e.limit_type,
@@ -103,7 +143,7 @@ impl BudgetTracker {
                 "budget limit exceeded in soft mode (auto_pause = false): reservation allowed"
             );
         }
-        Ok(ReservationGuard::new(reservation, self.clone()))
+        ReservationGuard::new(reservation, self.clone())
     }
 
     /// Settles a reservation with the actual cost (in the day and month it was reserved in).

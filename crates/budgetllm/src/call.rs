@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use budget_core::{Money, ReservationGuard};
+use budget_core::{Money, PairRefusal};
 use llm_pricing::ServiceTier;
 use llm_transport::{CallOutcome, ChatRequest, TokenUsage, Transport, TransportError};
 use prompt_cache::CacheKey;
@@ -180,38 +180,37 @@ impl Inner {
         Ok(())
     }
 
-    /// Estimates the worst case and reserves it in the scope's budget (if any) and in the
-    /// client's own at once (on a shared store each reservation is a round trip, and a call
-    /// should wait for one, not two); a refusal by either releases the other. When both
+    /// Estimates the worst case and reserves it in the client's budget and, when scoped, in
+    /// the scope's: both or neither ([`BudgetTracker::reserve_both`]: one transaction when both
+    /// are namespaces of one SQLite file, else both at once — on a shared store each
+    /// reservation is a round trip, and a call should wait for one, not two). When both
     /// refuse, the scope's refusal is reported. In soft mode, alerts when a reservation goes
     /// over a limit.
+    ///
+    /// [`BudgetTracker::reserve_both`]: budget_core::BudgetTracker::reserve_both
     async fn reserve(&self, prepared: &PreparedRequest) -> Result<Reservations, Error> {
         // A large prompt is counted off this thread, so other calls go on meanwhile.
         let estimate = self
             .prices
             .estimate_async(&prepared.request.model, &prepared.body)
             .await?;
-        let in_scope =
-            futures_util::future::OptionFuture::from(self.scope.as_ref().map(|scope| async move {
-                let reserved = scope.budget.reserve(estimate.cost).await;
-                reserved.map_err(|error| scope.error(error))
-            }));
-        let (own, in_scope) =
-            futures_util::future::join(self.tracker.reserve(estimate.cost), in_scope).await;
-        let reservations = match (own.map_err(Error::from), in_scope.transpose()) {
-            (Ok(own), Ok(scope)) => Reservations { own, scope },
-            (own, Err(scope_refused)) => {
-                if let Ok(own) = own {
-                    release_refused(own).await;
-                }
-                return Err(scope_refused);
-            }
-            (Err(own_refused), Ok(scope)) => {
-                if let Some(scope) = scope {
-                    release_refused(scope).await;
-                }
-                return Err(own_refused);
-            }
+        let reservations = match &self.scope {
+            None => Reservations {
+                own: self.tracker.reserve(estimate.cost).await?,
+                scope: None,
+            },
+            Some(scope) => match self
+                .tracker
+                .reserve_both(&scope.budget, estimate.cost)
+                .await
+            {
+                Ok([own, in_scope]) => Reservations {
+                    own,
+                    scope: Some(in_scope),
+                },
+                Err(PairRefusal::This(refused)) => return Err(refused.into()),
+                Err(PairRefusal::Other(refused)) => return Err(scope.error(refused)),
+            },
         };
         if let Some(alert) = &self.on_budget_exceeded {
             for guard in std::iter::once(&reservations.own).chain(&reservations.scope) {
@@ -287,20 +286,13 @@ impl PaidCall {
     /// unknown is charged its whole reservation.
     pub(crate) async fn fail(self, error: TransportError) -> Error {
         match error.outcome() {
-            CallOutcome::Refused => self.reservations.release().await,
+            CallOutcome::Refused => self.reservations.settle(Money::ZERO).await,
             CallOutcome::Unknown => {
                 let amount = self.reservations.amount();
                 self.reservations.settle(amount).await;
             }
         }
         error.into()
-    }
-}
-
-/// Frees a reservation whose call the other budget refused.
-async fn release_refused(guard: ReservationGuard) {
-    if let Err(error) = guard.release().await {
-        tracing::warn!(%error, "cannot release a refused call's reservation; its lease will charge it");
     }
 }
 

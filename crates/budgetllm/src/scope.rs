@@ -103,36 +103,17 @@ impl Reservations {
         self.own.amount()
     }
 
-    /// Settles every reservation at `cost`. A ledger failure is logged, not returned: the
-    /// provider already answered, and the reservation's lease charges it in full later.
+    /// Settles every reservation at `cost` (`Money::ZERO` frees them: the call cost nothing),
+    /// both together ([`ReservationGuard::settle_both`]: one transaction on one SQLite file,
+    /// else at once). A ledger failure is logged, not returned: the provider already answered,
+    /// and the reservation's lease charges it in full later.
     pub(crate) async fn settle(self, cost: Money) {
-        self.end_each(|guard| async move {
-            if let Err(error) = guard.settle(cost).await {
-                tracing::warn!(%error, "cannot settle the call; its reservation's lease will charge it in full");
-            }
-        })
-        .await;
-    }
-
-    /// Frees every reservation: the call cost nothing.
-    pub(crate) async fn release(self) {
-        self.end_each(|guard| async move {
-            if let Err(error) = guard.release().await {
-                tracing::warn!(%error, "cannot release the call; its reservation's lease will charge it in full");
-            }
-        })
-        .await;
-    }
-
-    /// Ends both reservations at once: on a shared store each is a round trip, and a call
-    /// should wait for one, not two.
-    async fn end_each<F, Fut>(self, end: F)
-    where
-        F: Fn(ReservationGuard) -> Fut,
-        Fut: Future<Output = ()>,
-    {
-        let Reservations { own, scope } = self;
-        let scope = futures_util::future::OptionFuture::from(scope.map(&end));
-        futures_util::future::join(end(own), scope).await;
+        let settled = match self.scope {
+            None => vec![self.own.settle(cost).await],
+            Some(scope) => self.own.settle_both(scope, cost).await.into(),
+        };
+        for error in settled.into_iter().filter_map(Result::err) {
+            tracing::warn!(%error, "cannot settle the call; its reservation's lease will charge it in full");
+        }
     }
 }

@@ -11,6 +11,7 @@ mod memory_ledger;
 mod money_props;
 #[cfg(any(feature = "redis", feature = "sqlite"))]
 mod namespaces;
+mod pairs;
 #[cfg(feature = "redis")]
 mod redis_ledger;
 #[cfg(any(feature = "redis", feature = "sqlite"))]

@@ -57,7 +57,7 @@ impl<W> Watched<W> {
 }
 
 #[async_trait]
-impl<W: Watcher> Ledger for Watched<W> {
+impl<W: Watcher + 'static> Ledger for Watched<W> {
     async fn reserve(&self, request: &ReserveRequest) -> Result<Reservation, BudgetError> {
         self.watcher.before(Operation::Reserve).await;
         self.inner.reserve(request).await
