@@ -74,7 +74,7 @@ impl ReservationGuard {
     /// the same actual cost, each in the periods it was made in — in one atomic step where
     /// their ledgers share a store ([`Ledger::settle_both`](crate::Ledger::settle_both)). Each
     /// settles, or fails, on its own: the results are this one's, then `other`'s. `Money::ZERO`
-    /// releases both.
+    /// releases both. Leases that ran out are judged by this guard's clock.
     pub async fn settle_both(
         mut self,
         mut other: ReservationGuard,

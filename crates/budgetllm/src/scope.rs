@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use budget_core::{BudgetError, BudgetTracker, Money, ReservationGuard};
+use budget_core::{BudgetError, BudgetTracker, Money, ReservationGuard, Settlement};
 
 use crate::Error;
 
@@ -108,12 +108,19 @@ impl Reservations {
     /// else at once). A ledger failure is logged, not returned: the provider already answered,
     /// and the reservation's lease charges it in full later.
     pub(crate) async fn settle(self, cost: Money) {
-        let settled = match self.scope {
-            None => vec![self.own.settle(cost).await],
-            Some(scope) => self.own.settle_both(scope, cost).await.into(),
+        let warn = |settled: Result<Settlement, BudgetError>| {
+            if let Err(error) = settled {
+                tracing::warn!(%error, "cannot settle the call; its reservation's lease will charge it in full");
+            }
         };
-        for error in settled.into_iter().filter_map(Result::err) {
-            tracing::warn!(%error, "cannot settle the call; its reservation's lease will charge it in full");
+        match self.scope {
+            None => warn(self.own.settle(cost).await),
+            Some(scope) => self
+                .own
+                .settle_both(scope, cost)
+                .await
+                .into_iter()
+                .for_each(warn),
         }
     }
 }
