@@ -850,44 +850,34 @@ impl Ledger for SqliteLedger {
         other: &dyn Ledger,
         now: OffsetDateTime,
     ) -> [Result<Settlement, BudgetError>; 2] {
-        let Some(other_ns) = self.namespace_on_this_file(other) else {
-            return settle_each(
-                self,
-                [reservation, other_reservation],
-                [actual, other_actual],
-                other,
-                now,
-            )
-            .await;
-        };
-        let (id, other_id, now_ms) = (reservation.id, other_reservation.id, unix_ms(now));
-        let settled = self
-            .transact(move |tx, ns| {
-                Ok([
-                    on_its_own(tx, |tx| {
-                        settle(tx, ns, id, actual, now_ms).map_err(PairError::from)
-                    })?,
-                    on_its_own(tx, |tx| {
-                        settle(tx, &other_ns, other_id, other_actual, now_ms)
-                            .map_err(PairError::from)
-                    })?,
-                ])
-            })
-            .await;
-        match settled {
-            Ok(settled) => settled,
-            // Nothing was settled: each is tried again on its own, and reports its own error.
-            Err(_) => {
-                settle_each(
-                    self,
-                    [reservation, other_reservation],
-                    [actual, other_actual],
-                    other,
-                    now,
-                )
-                .await
+        if let Some(other_ns) = self.namespace_on_this_file(other) {
+            let (id, other_id, now_ms) = (reservation.id, other_reservation.id, unix_ms(now));
+            let settled = self
+                .transact(move |tx, ns| {
+                    Ok([
+                        on_its_own(tx, |tx| {
+                            settle(tx, ns, id, actual, now_ms).map_err(PairError::from)
+                        })?,
+                        on_its_own(tx, |tx| {
+                            settle(tx, &other_ns, other_id, other_actual, now_ms)
+                                .map_err(PairError::from)
+                        })?,
+                    ])
+                })
+                .await;
+            if let Ok(settled) = settled {
+                return settled;
             }
+            // Nothing was settled: each is tried again on its own, and reports its own error.
         }
+        settle_each(
+            self,
+            [reservation, other_reservation],
+            [actual, other_actual],
+            other,
+            now,
+        )
+        .await
     }
 }
 
