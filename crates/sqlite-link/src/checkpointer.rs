@@ -27,7 +27,7 @@
 //! **Why it syncs the database file before that pass.** SQLite syncs the database file only
 //! in a pass that copies the whole log, which under load is the one under the lock: that sync
 //! then wrote back every page the shrinking passes had copied, and the stores waited for it
-//! (the pass took 8 ms median, 26 ms at worst, under the gateway's uncached load at 1,000
+//! (the pass took 8 ms median, 28 ms at worst, under the gateway's uncached load at 1,000
 //! req/s on a two-core virtual machine, and stalls behind it made that load's slowest 1 %).
 //! So before taking the lock the checkpointer syncs the database file itself
 //! ([`sync_database`]), copies what landed during that sync, and syncs again: the pass under
@@ -69,8 +69,8 @@ pub(crate) struct Checkpointer {
 }
 
 impl Checkpointer {
-    /// Starts checkpointing `file`, at `path`. `None` when its connection
-    /// or thread cannot be had: the file then keeps SQLite's own checkpoints.
+    /// Starts checkpointing `file`, at `path`. `None` when its connection or thread cannot be
+    /// had: the file then keeps SQLite's own checkpoints.
     pub(crate) fn start(path: &Path, file: Weak<SqliteFile>) -> Option<Checkpointer> {
         let connection = Connection::open(path).ok()?;
         let stop = Arc::new((Mutex::new(false), Condvar::new()));
@@ -179,7 +179,7 @@ fn catch_up(connection: &Connection, file: &Weak<SqliteFile>, first: Pass) -> bo
 }
 
 /// What a passive checkpoint reports, in pages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 struct Pass {
     /// The pages in the log as the pass began.
     log: i64,
