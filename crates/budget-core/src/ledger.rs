@@ -82,11 +82,13 @@ impl ReserveRequest {
         Ok(())
     }
 
-    /// The reservation a store made for this request under `id`.
+    /// The reservation a store made for this request under `id`, which left the request's
+    /// windows at `after` (total, month, day).
     pub(crate) fn reservation(
         &self,
         id: ReservationId,
         exceeded: Option<BudgetExceeded>,
+        after: [WindowUsage; 3],
     ) -> Reservation {
         Reservation {
             id,
@@ -94,6 +96,7 @@ impl ReserveRequest {
             periods: self.periods,
             expires_at: self.expires_at,
             exceeded,
+            after: Snapshot::from_windows(self.periods, after, false),
         }
     }
 }
@@ -111,6 +114,10 @@ pub struct Reservation {
     pub expires_at: OffsetDateTime,
     /// [`Enforcement::Soft`] only: the window this reservation put over its limit.
     pub exceeded: Option<BudgetExceeded>,
+    /// The budget as this reservation left it: the windows of `periods`, this reservation
+    /// included (never paused: a paused budget refuses to reserve). Read in the same atomic
+    /// step, so a caller that wants to show what is left needs no second read.
+    pub after: Snapshot,
 }
 
 /// What a settle or release did.
@@ -121,6 +128,9 @@ pub struct Settlement {
     /// `true` when the lease had already run out and charged the reservation's full amount; then
     /// only the part of the actual cost above that amount was charged now (never twice).
     pub expired: bool,
+    /// The budget as this settlement left it: the windows of the reservation's day and month
+    /// (the ones it charged) and the pause flag, read in the same atomic step.
+    pub after: Snapshot,
 }
 
 /// A request to charge a cost that was already incurred, outside a reservation.
@@ -238,9 +248,11 @@ impl Snapshot {
 /// * [`reserve`](Ledger::reserve): sweep; if paused → [`BudgetError::Paused`]; for every window
 ///   with a limit, `spent + reserved + amount <= limit`, else (hard) [`BudgetError::BudgetExceeded`]
 ///   naming the first failing window in [`LimitType::ALL`] order, or (soft) go on and report it in
-///   [`Reservation::exceeded`]; then `reserved += amount` in total, day and month.
+///   [`Reservation::exceeded`]; then `reserved += amount` in total, day and month, and report
+///   the windows as it leaves them ([`Reservation::after`]).
 /// * [`settle`](Ledger::settle): sweep; `reserved -= amount; spent += actual` in the windows the
-///   reservation was **made in** (a reservation made before midnight charges the old day). Not
+///   reservation was **made in** (a reservation made before midnight charges the old day), and
+///   report those windows and the pause flag as it leaves them ([`Settlement::after`]). Not
 ///   blocked by pause: the money is already in flight.
 /// * [`record`](Ledger::record): sweep; `spent += amount` in total, day and month, without a limit
 ///   check and regardless of pause (the cost was already incurred; refusing it would under-count).

@@ -222,7 +222,7 @@ impl State {
         }
         let change = WindowChange::Reserve(request.amount);
         let mut exceeded: Option<BudgetExceeded> = None;
-        self.windows.update(request.periods, |limit_type, w| {
+        let after = self.windows.update(request.periods, |limit_type, w| {
             request.admit(limit_type, w, &mut exceeded)?;
             change.apply(limit_type, w, Money::MAX)
         })?;
@@ -238,7 +238,7 @@ impl State {
             },
         );
         self.next_sweep_ms = self.next_sweep_ms.min(expires_ms);
-        Ok(request.reservation(ReservationId(id), exceeded))
+        Ok(request.reservation(ReservationId(id), exceeded, after))
     }
 
     fn settle(
@@ -255,8 +255,8 @@ impl State {
         } else {
             return Err(BudgetError::UnknownReservation { id });
         };
-        let (change, settlement) = WindowChange::settle(held.amount, actual, expired);
-        self.windows.update(held.periods, |limit_type, w| {
+        let (change, charged) = WindowChange::settle(held.amount, actual, expired);
+        let after = self.windows.update(held.periods, |limit_type, w| {
             debug_assert!(
                 expired || w.reserved >= held.amount,
                 "reserved below a held amount"
@@ -268,7 +268,11 @@ impl State {
         } else {
             self.active.remove(&id.0);
         }
-        Ok(settlement)
+        Ok(Settlement {
+            charged,
+            expired,
+            after: Snapshot::from_windows(held.periods, after, self.paused),
+        })
     }
 
     fn record(&mut self, request: &RecordRequest) -> Result<Recorded, BudgetError> {

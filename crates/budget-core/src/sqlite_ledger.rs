@@ -634,7 +634,7 @@ fn reserve(
     );
     let change = WindowChange::Reserve(request.amount);
     let mut exceeded: Option<BudgetExceeded> = None;
-    update(tx, ns, &day, &month, |limit_type, w| {
+    let after = update(tx, ns, &day, &month, |limit_type, w| {
         request.admit(limit_type, w, &mut exceeded)?;
         change.apply(limit_type, w, MAX_STORED_AMOUNT)
     })?;
@@ -647,17 +647,20 @@ fn reserve(
     )?
     .execute(params![ns, amount_stored, day, month, expires_ms])?;
     let id = u64::try_from(tx.last_insert_rowid()).unwrap_or_default();
-    Ok(request.reservation(ReservationId(id), exceeded))
+    Ok(request.reservation(ReservationId(id), exceeded, after))
 }
 
+/// Settles `reservation` at `actual`. Its stored record says which windows to charge (the ones
+/// it was made in, which `reservation.periods` names).
 fn settle(
     tx: &Transaction<'_>,
     ns: &str,
-    id: ReservationId,
+    reservation: &Reservation,
     actual: Money,
     now_ms: i64,
 ) -> Result<Settlement, OpError> {
     sweep(tx, ns, now_ms)?;
+    let id = reservation.id;
     let unknown = || OpError::Budget(BudgetError::UnknownReservation { id });
     let key = i64::try_from(id.0).map_err(|_| unknown())?;
     let row = tx
@@ -668,11 +671,15 @@ fn settle(
         .query_row(params![key, ns], held)
         .optional()?;
     let held = to_held(row.ok_or_else(unknown)?)?;
-    let (change, settlement) = WindowChange::settle(held.amount, actual, held.expired);
-    apply(tx, ns, &held.day, &held.month, change)?;
+    let (change, charged) = WindowChange::settle(held.amount, actual, held.expired);
+    let after = apply(tx, ns, &held.day, &held.month, change)?;
     tx.prepare_cached("DELETE FROM budget_reservations WHERE id = ?1")?
         .execute([held.id])?;
-    Ok(settlement)
+    Ok(Settlement {
+        charged,
+        expired: held.expired,
+        after: Snapshot::from_windows(reservation.periods, after, is_paused(tx, ns)?),
+    })
 }
 
 fn record(tx: &Transaction<'_>, ns: &str, request: &RecordRequest) -> Result<Recorded, OpError> {
@@ -759,8 +766,8 @@ impl Ledger for SqliteLedger {
         actual: Money,
         now: OffsetDateTime,
     ) -> Result<Settlement, BudgetError> {
-        let id = reservation.id;
-        self.transact(move |tx, ns| settle(tx, ns, id, actual, unix_ms(now)))
+        let reservation = *reservation;
+        self.transact(move |tx, ns| settle(tx, ns, &reservation, actual, unix_ms(now)))
             .await
     }
 
@@ -851,15 +858,15 @@ impl Ledger for SqliteLedger {
         now: OffsetDateTime,
     ) -> [Result<Settlement, BudgetError>; 2] {
         if let Some(other_ns) = self.namespace_on_this_file(other) {
-            let (id, other_id, now_ms) = (reservation.id, other_reservation.id, unix_ms(now));
+            let (mine, theirs, now_ms) = (*reservation, *other_reservation, unix_ms(now));
             let settled = self
                 .transact(move |tx, ns| {
                     Ok([
                         on_its_own(tx, |tx| {
-                            settle(tx, ns, id, actual, now_ms).map_err(PairError::from)
+                            settle(tx, ns, &mine, actual, now_ms).map_err(PairError::from)
                         })?,
                         on_its_own(tx, |tx| {
-                            settle(tx, &other_ns, other_id, other_actual, now_ms)
+                            settle(tx, &other_ns, &theirs, other_actual, now_ms)
                                 .map_err(PairError::from)
                         })?,
                     ])

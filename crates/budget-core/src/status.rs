@@ -128,6 +128,15 @@ impl BudgetStatus {
         }
     }
 
+    /// The least that any limited window has left: the most a new call can reserve.
+    /// `None` when no window has a limit.
+    pub fn remaining(&self) -> Option<Money> {
+        [&self.total, &self.monthly, &self.daily]
+            .into_iter()
+            .filter_map(|window| window.remaining)
+            .min()
+    }
+
     /// The status of one window.
     pub fn window(&self, limit_type: LimitType) -> &WindowStatus {
         match limit_type {

@@ -2,7 +2,7 @@
 //! the memory and SQLite ledgers share (the Redis ledger does the same inside its Lua scripts).
 
 use crate::error::BudgetError;
-use crate::ledger::{Settlement, WindowUsage};
+use crate::ledger::WindowUsage;
 use crate::limits::LimitType;
 use crate::money::Money;
 
@@ -25,23 +25,15 @@ pub(crate) enum WindowChange {
 }
 
 impl WindowChange {
-    /// The change that settles a reservation of `held` with `actual`, and what the settlement
-    /// reports; `expired` when its lease already charged `held`.
-    pub(crate) fn settle(held: Money, actual: Money, expired: bool) -> (WindowChange, Settlement) {
+    /// The change that settles a reservation of `held` with `actual`, and the amount it
+    /// charges now; `expired` when its lease already charged `held`.
+    pub(crate) fn settle(held: Money, actual: Money, expired: bool) -> (WindowChange, Money) {
         if expired {
             // The lease already charged `held`; only a cost above it is still owed.
             let extra = actual.saturating_sub(held);
-            let settlement = Settlement {
-                charged: extra,
-                expired: true,
-            };
-            (WindowChange::Charge(extra), settlement)
+            (WindowChange::Charge(extra), extra)
         } else {
-            let settlement = Settlement {
-                charged: actual,
-                expired: false,
-            };
-            (WindowChange::Settle { held, actual }, settlement)
+            (WindowChange::Settle { held, actual }, actual)
         }
     }
 

@@ -337,8 +337,11 @@ impl Ledger for RedisLedger {
             invocation.arg(limit_arg(&request.limits, limit_type));
         }
         let reply = self.invoke(invocation).await?;
-        let (id, flagged) = match reply.as_slice() {
-            [tag, id, flagged @ ..] if tag == "ok" => (id, flagged),
+        let (id, after, flagged) = match reply.as_slice() {
+            [tag, id, rest @ ..] if tag == "ok" && rest.len() >= 6 => {
+                let (after, flagged) = rest.split_at(6);
+                (id, windows(after)?, flagged)
+            }
             [tag, fields @ ..] if tag == "exceeded" => {
                 return Err(exceeded(fields, request.amount)?.into());
             }
@@ -349,7 +352,7 @@ impl Ledger for RedisLedger {
             [] => None,
             fields => Some(exceeded(fields, request.amount)?),
         };
-        Ok(request.reservation(id, flagged))
+        Ok(request.reservation(id, flagged, after))
     }
 
     async fn settle(
@@ -368,9 +371,10 @@ impl Ledger for RedisLedger {
             .arg(reservation.periods.month.to_string());
         let reply = self.invoke(invocation).await?;
         match reply.as_slice() {
-            [tag, charged, expired] if tag == "ok" => Ok(Settlement {
+            [tag, charged, expired, after @ .., paused] if tag == "ok" => Ok(Settlement {
                 charged: money(charged)?,
                 expired: expired == "1",
+                after: Snapshot::from_windows(reservation.periods, windows(after)?, paused == "1"),
             }),
             [tag] if tag == "unknown" => {
                 Err(BudgetError::UnknownReservation { id: reservation.id })

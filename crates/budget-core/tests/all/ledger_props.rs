@@ -16,7 +16,7 @@ use std::time::Duration;
 use budget_core::{
     BudgetError, BudgetTracker, Clock, DayKey, EXPIRED_RESERVATION_RETENTION, Ledger, LimitType,
     Limits, ManualClock, MemoryLedger, Money, MonthKey, Periods, ReservationGuard, ReservationId,
-    Settlement,
+    Snapshot,
 };
 use proptest::prelude::*;
 use time::macros::{datetime, offset};
@@ -135,6 +135,21 @@ impl Model {
             .retain(|_, h| h.expires_at + EXPIRED_RESERVATION_RETENTION > now);
     }
 
+    /// Checks the state a ledger operation says it left against the model's.
+    fn agrees_with(&self, after: &Snapshot) -> Result<(), TestCaseError> {
+        for (limit_type, key) in Key::of(after.periods) {
+            let (got, want) = (after.window(limit_type), self.usage(key));
+            prop_assert_eq!(
+                (wide(got.spent), wide(got.reserved)),
+                (want.spent, want.reserved),
+                "{} window as the operation left it",
+                limit_type
+            );
+        }
+        prop_assert_eq!(after.paused, self.paused);
+        Ok(())
+    }
+
     fn usage(&self, key: Key) -> Usage {
         self.windows.get(&key).copied().unwrap_or_default()
     }
@@ -148,27 +163,22 @@ impl Model {
         })
     }
 
-    fn settle(&mut self, id: ReservationId, actual: u128) -> Result<Settlement, ()> {
+    /// What settling `id` at `actual` charges now, and whether its lease had run out.
+    fn settle(&mut self, id: ReservationId, actual: u128) -> Result<(Money, bool), ()> {
         if let Some(held) = self.active.remove(&id) {
             for (_, key) in Key::of(held.periods) {
                 let w = self.windows.entry(key).or_default();
                 w.reserved -= held.amount;
                 w.spent += actual;
             }
-            return Ok(Settlement {
-                charged: money(actual),
-                expired: false,
-            });
+            return Ok((money(actual), false));
         }
         if let Some(held) = self.expired.remove(&id) {
             let extra = actual.saturating_sub(held.amount);
             for (_, key) in Key::of(held.periods) {
                 self.windows.entry(key).or_default().spent += extra;
             }
-            return Ok(Settlement {
-                charged: money(extra),
-                expired: true,
-            });
+            return Ok((money(extra), true));
         }
         Err(())
     }
@@ -314,6 +324,7 @@ async fn run(case: Case, ledger: Arc<dyn Ledger>) -> Result<(), TestCaseError> {
                                 expires_at: now + LEASE,
                             },
                         );
+                        model.agrees_with(&guard.reservation().after)?;
                         guards.push(guard);
                     }
                     (Err(BudgetError::Paused), Err(None)) => {}
@@ -336,7 +347,10 @@ async fn run(case: Case, ledger: Arc<dyn Ledger>) -> Result<(), TestCaseError> {
                 let id = guard.id();
                 let got = tracker.settle(guard, money(actual)).await;
                 match (got, model.settle(id, actual)) {
-                    (Ok(s), Ok(expected)) => prop_assert_eq!(s, expected),
+                    (Ok(s), Ok(expected)) => {
+                        prop_assert_eq!((s.charged, s.expired), expected);
+                        model.agrees_with(&s.after)?;
+                    }
                     (Err(BudgetError::UnknownReservation { id: got_id }), Err(())) => {
                         prop_assert_eq!(got_id, id)
                     }
@@ -349,7 +363,10 @@ async fn run(case: Case, ledger: Arc<dyn Ledger>) -> Result<(), TestCaseError> {
                 let guard = guards.swap_remove(pick % guards.len());
                 let id = guard.id();
                 match (tracker.release(guard).await, model.settle(id, 0)) {
-                    (Ok(s), Ok(expected)) => prop_assert_eq!(s, expected),
+                    (Ok(s), Ok(expected)) => {
+                        prop_assert_eq!((s.charged, s.expired), expected);
+                        model.agrees_with(&s.after)?;
+                    }
                     (Err(BudgetError::UnknownReservation { .. }), Err(())) => {}
                     (got, expected) => {
                         prop_assert!(false, "release: got {:?}, expected {:?}", got, expected)
@@ -415,7 +432,10 @@ async fn run(case: Case, ledger: Arc<dyn Ledger>) -> Result<(), TestCaseError> {
     for guard in guards {
         let id = guard.id();
         let got = tracker.release(guard).await.ok();
-        prop_assert_eq!(got, model.settle(id, 0).ok());
+        prop_assert_eq!(
+            got.map(|s| (s.charged, s.expired)),
+            model.settle(id, 0).ok()
+        );
     }
     let now = clock.now();
     model.sweep(now);

@@ -48,6 +48,34 @@ async fn status_serialises_as_cents_with_null_for_no_limit() {
         Some(98.5)
     );
     assert_eq!(status.window(LimitType::Monthly).limit_cents(), None);
+    // The least left across the limited windows: the daily one here.
+    assert_eq!(status.remaining(), Some(Money::from_cents(48.5).unwrap()));
+}
+
+#[tokio::test]
+async fn a_budget_without_limits_has_no_remaining() {
+    let tracker = BudgetTracker::builder().clock(clock()).build().unwrap();
+    tracker.record_cost(cents(3)).await.unwrap();
+    assert_eq!(tracker.status().await.unwrap().remaining(), None);
+}
+
+#[tokio::test]
+async fn reserve_and_settle_report_the_budget_they_leave() {
+    let tracker = BudgetTracker::builder()
+        .monthly_limit_cents(40.0)
+        .daily_limit_cents(30.0)
+        .clock(clock())
+        .build()
+        .unwrap();
+    let guard = tracker.reserve(cents(12)).await.unwrap();
+    let limits = tracker.limits();
+    let reserved = budget_core::BudgetStatus::new(&guard.reservation().after, &limits);
+    assert_eq!(reserved, tracker.status().await.unwrap());
+    assert_eq!(reserved.remaining(), Some(cents(18)));
+    let settled = guard.settle(cents(5)).await.unwrap();
+    let status = budget_core::BudgetStatus::new(&settled.after, &limits);
+    assert_eq!(status, tracker.status().await.unwrap());
+    assert_eq!(status.remaining(), Some(cents(25)));
 }
 
 #[tokio::test]

@@ -1,6 +1,8 @@
 -- reserve. KEYS: ledger, leases. ARGV: now_ms, amount, day, month, expires_ms,
 -- mode ('hard'|'soft'), limit total, monthly, daily ('' = none).
--- Reply: {'ok', id [, exceeded window, spent, reserved, limit]} | {'paused'}
+-- Reply: {'ok', id, total spent, total reserved, month spent, month reserved, day spent,
+--         day reserved (as this reservation leaves them) [, exceeded window, spent, reserved,
+--         limit]} | {'paused'}
 --      | {'exceeded', window, spent, reserved, limit} | {'overflow', window} | {'corrupt', id}
 local ledger, leases = KEYS[1], KEYS[2]
 local now, amount, day, month, expires, mode = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
@@ -14,6 +16,7 @@ if values[2] == '1' then return {'paused'} end
 local ah, al = num(amount)
 local exceeded = nil
 local set = {}
+local after = {}
 for w = 1, 3 do
   local spent, reserved = values[2 * w + 2] or '0', values[2 * w + 3] or '0'
   local sh, sl = num(spent)
@@ -29,9 +32,11 @@ for w = 1, 3 do
     end
   end
   if gt(ch, cl, MAX_HI, MAX_LO) then return {'overflow', WINDOW_NAMES[w]} end
+  after[2 * w - 1] = spent
+  after[2 * w] = str(rh, rl)
   if ah ~= 0 or al ~= 0 then
     set[#set + 1] = fields[2 * w]
-    set[#set + 1] = str(rh, rl)
+    set[#set + 1] = after[2 * w]
   end
 end
 
@@ -46,5 +51,8 @@ if not values[1] or tonumber(expires) < tonumber(values[1]) then
 end
 redis.call('HSET', ledger, unpack(set))
 redis.call('ZADD', leases, expires, id)
-if exceeded then return {'ok', id, exceeded[1], exceeded[2], exceeded[3], exceeded[4]} end
-return {'ok', id}
+local reply = {'ok', id, unpack(after)}
+if exceeded then
+  for i = 1, 4 do reply[8 + i] = exceeded[i] end
+end
+return reply

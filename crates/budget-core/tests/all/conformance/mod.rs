@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use budget_core::{
     BudgetError, EXPIRED_RESERVATION_RETENTION, Enforcement, Ledger, LimitType, Limits, Money,
-    Periods, RecordRequest, Reservation, ReserveRequest, Settlement, Snapshot, WindowUsage,
+    Periods, RecordRequest, Reservation, ReserveRequest, Snapshot, WindowUsage,
 };
 use time::macros::datetime;
 use time::{Date, OffsetDateTime};
@@ -138,27 +138,34 @@ pub(crate) async fn reserve_settle_release(ledger: &dyn Ledger) {
     assert_eq!(a.periods, periods(T0));
     assert_eq!(a.expires_at, T0 + LEASE);
     assert_eq!(a.exceeded, None);
+    // Each operation reports the state it left, read in the same atomic step.
+    assert_windows(&a.after, 0, 300, "as reserving a left them");
+    assert_eq!(a.after.periods, periods(T0));
+    assert!(!a.after.paused);
+    assert_windows(&b.after, 0, 500, "as reserving b left them");
     assert_windows(&snapshot(ledger).await, 0, 500, "after two reservations");
 
     let settled = ledger.settle(&a, nanos(120), T0).await.expect("settle a");
+    assert_eq!((settled.charged, settled.expired), (nanos(120), false));
     assert_eq!(
-        settled,
-        Settlement {
-            charged: nanos(120),
-            expired: false
-        }
+        settled.after,
+        snapshot(ledger).await,
+        "as settling a left it"
     );
-    assert_windows(&snapshot(ledger).await, 120, 200, "after settling a");
+    assert_windows(&settled.after, 120, 200, "after settling a");
 
+    // Settling is not blocked by a pause, and reports it.
+    ledger.pause().await.expect("pause");
     let released = ledger.release(&b, T0).await.expect("release b");
+    assert_eq!((released.charged, released.expired), (Money::ZERO, false));
     assert_eq!(
-        released,
-        Settlement {
-            charged: Money::ZERO,
-            expired: false
-        }
+        released.after,
+        snapshot(ledger).await,
+        "as releasing b left it"
     );
-    assert_windows(&snapshot(ledger).await, 120, 0, "after releasing b");
+    assert!(released.after.paused);
+    assert_windows(&released.after, 120, 0, "after releasing b");
+    ledger.resume().await.expect("resume");
     assert!(!snapshot(ledger).await.paused);
 }
 
@@ -393,13 +400,7 @@ pub(crate) async fn reset_keeps_running_reservations_counted_once(ledger: &dyn L
         .settle(&settled_late, nanos(130), after_first_leases)
         .await
         .expect("a reservation whose lease ran out before the reset still settles");
-    assert_eq!(
-        s,
-        Settlement {
-            charged: nanos(30),
-            expired: true
-        }
-    );
+    assert_eq!((s.charged, s.expired), (nanos(30), true));
     ledger
         .settle(&charged_in_full, nanos(20), after_first_leases)
         .await
@@ -474,24 +475,12 @@ pub(crate) async fn lease_expiry_charges_once(ledger: &dyn Ledger) {
         .settle(&short, nanos(120), after)
         .await
         .expect("late settle");
-    assert_eq!(
-        s,
-        Settlement {
-            charged: Money::ZERO,
-            expired: true
-        }
-    );
+    assert_eq!((s.charged, s.expired), (Money::ZERO, true));
     let s = ledger
         .settle(&over, nanos(260), after)
         .await
         .expect("late settle above");
-    assert_eq!(
-        s,
-        Settlement {
-            charged: nanos(60),
-            expired: true
-        }
-    );
+    assert_eq!((s.charged, s.expired), (nanos(60), true));
     assert_windows(
         &snapshot_at(ledger, T0.date(), after).await,
         760,
@@ -515,13 +504,7 @@ pub(crate) async fn lease_expiry_charges_once(ledger: &dyn Ledger) {
         .release(&long, T0 + lease * 10)
         .await
         .expect("late release");
-    assert_eq!(
-        s,
-        Settlement {
-            charged: Money::ZERO,
-            expired: true
-        }
-    );
+    assert_eq!((s.charged, s.expired), (Money::ZERO, true));
 }
 
 pub(crate) async fn expired_records_are_forgotten_after_retention(ledger: &dyn Ledger) {
@@ -559,13 +542,7 @@ pub(crate) async fn expired_records_are_forgotten_after_retention(ledger: &dyn L
         .settle(&r, nanos(15), just_before)
         .await
         .expect("still remembered");
-    assert_eq!(
-        s,
-        Settlement {
-            charged: nanos(5),
-            expired: true
-        }
-    );
+    assert_eq!((s.charged, s.expired), (nanos(5), true));
 }
 
 pub(crate) async fn settle_charges_the_reserved_periods(ledger: &dyn Ledger) {
