@@ -194,10 +194,11 @@ impl ClientBuilder {
         self
     }
 
-    /// Reads the pause flags alongside each cache lookup instead of after a hit. Default:
-    /// `false`.
+    /// Reads the budgets (their pause flags, and what they have left for
+    /// [`ChatCompletion::remaining_cents`](crate::ChatCompletion::remaining_cents)) alongside
+    /// each cache lookup instead of after a hit. Default: `false`.
     ///
-    /// A hit is served only once the flags are read either way (pause stops cache hits too);
+    /// A hit is served only once the budgets are read either way (pause stops cache hits too);
     /// read alongside, a hit waits for one store operation fewer, and every miss makes one read
     /// more per budget, which it does not wait for (its reservation checks the flag anyway).
     /// Worth it when each store read is a network round trip (a budget on Redis) and hits must

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use budget_core::{Money, PairRefusal};
+use budget_core::{BudgetStatus, Money, PairRefusal, Snapshot};
 use llm_pricing::ServiceTier;
 use llm_transport::{CallOutcome, ChatRequest, TokenUsage, Transport, TransportError};
 use prompt_cache::CacheKey;
@@ -25,9 +25,10 @@ struct Admission {
     key: Option<CacheKey>,
 }
 
-/// What an admitted call holds: a free cached answer, or reservations to settle.
+/// What an admitted call holds: a free cached answer (with what the budgets have left), or
+/// reservations to settle.
 enum Admitted {
-    Cached(llm_transport::ChatCompletionBody),
+    Cached(llm_transport::ChatCompletionBody, Option<Money>),
     Reserved(Reservations),
 }
 
@@ -37,8 +38,9 @@ enum Admitted {
 /// than half a kilobyte moved through every `await` of the call path (measured: about 5% of a
 /// cache hit).
 pub(crate) enum Started {
-    /// The cached answer (no budget on the path is paused).
-    Cached(Box<llm_transport::ChatCompletionBody>),
+    /// The cached answer (no budget on the path is paused), and the least any limited window
+    /// of the call's budgets has left (see [`Inner::budgets_left`]).
+    Cached(Box<llm_transport::ChatCompletionBody>, Option<Money>),
     /// The reservations are made; send the request through [`PaidCall::transport`].
     Paid(Box<PaidCall>, Box<ChatRequest>),
 }
@@ -53,6 +55,9 @@ pub(crate) struct PaidCall {
     /// The request as sent: its per-call fees are charged at settlement.
     body: Value,
     key: Option<CacheKey>,
+    /// The least any limited window of the call's budgets has left, as its reservations left
+    /// them.
+    left: Option<Money>,
 }
 
 impl Inner {
@@ -64,11 +69,15 @@ impl Inner {
             key,
         } = self.admit(request)?;
         let reservations = match self.cached_or_reserved(&prepared, key.as_ref()).await? {
-            Admitted::Cached(hit) => return Ok(Started::Cached(Box::new(hit))),
+            Admitted::Cached(hit, left) => return Ok(Started::Cached(Box::new(hit), left)),
             Admitted::Reserved(reservations) => reservations,
         };
         let PreparedRequest { request, body, .. } = prepared;
         let call = PaidCall {
+            left: self.left_in(
+                &reservations.own.reservation().after,
+                reservations.scope.as_ref().map(|g| &g.reservation().after),
+            ),
             inner: self.clone(),
             reservations,
             transport,
@@ -108,10 +117,11 @@ impl Inner {
 
     /// A cached answer for the call, or else a reservation of its worst case.
     ///
-    /// Pause stops every call, cache hits included: a hit is served only after the pause flags
-    /// were read, and a paid call's reservation refuses atomically when paused — so a paid call
-    /// costs each ledger two operations (reserve, settle), not three. With
-    /// `pause_check_with_lookup` the flags are read alongside the lookup instead: a hit waits
+    /// Pause stops every call, cache hits included: a hit is served only after the budgets
+    /// were read (their pause flags, and what they have left for the answer to report), and a
+    /// paid call's reservation refuses atomically when paused and reports what it left — so a
+    /// paid call costs each ledger two operations (reserve, settle), not three. With
+    /// `pause_check_with_lookup` the budgets are read alongside the lookup instead: a hit waits
     /// for one operation fewer, a miss makes one read more per ledger. A lookup is counted in
     /// the cache statistics only when the call is not refused for a pause.
     async fn cached_or_reserved(
@@ -123,23 +133,22 @@ impl Inner {
             self.cache
                 .lookup_as::<llm_transport::ChatCompletionBody>(key)
         }));
-        // Read alongside the lookup, the flags are ready when it hits; a miss drops the reading
-        // (its reservation checks the flag itself).
-        let (lookup, paused_early) = if self.pause_check_with_lookup && key.is_some() {
-            let (lookup, paused) =
-                futures_util::future::join(lookup, self.refuse_if_paused()).await;
-            (lookup, Some(paused))
+        // Read alongside the lookup, the budgets are ready when it hits; a miss drops the
+        // reading (its reservation checks the flags itself).
+        let (lookup, read_early) = if self.pause_check_with_lookup && key.is_some() {
+            let (lookup, left) = futures_util::future::join(lookup, self.budgets_left()).await;
+            (lookup, Some(left))
         } else {
             (lookup.await, None)
         };
         let miss = match lookup {
             Some(lookup) if lookup.is_hit() => {
-                match paused_early {
-                    Some(paused) => paused?,
-                    None => self.refuse_if_paused().await?,
-                }
+                let left = match read_early {
+                    Some(left) => left?,
+                    None => self.budgets_left().await?,
+                };
                 match lookup.count().await {
-                    Some(hit) => return Ok(Admitted::Cached(hit.response)),
+                    Some(hit) => return Ok(Admitted::Cached(hit.response, left)),
                     None => None,
                 }
             }
@@ -156,28 +165,48 @@ impl Inner {
         reserved.map(Admitted::Reserved)
     }
 
-    /// [`Error::Paused`] / [`Error::ScopePaused`] when a budget on the call's path is paused.
+    /// The least any limited window of the call's budgets has left (`None` when none has a
+    /// limit), or [`Error::Paused`] / [`Error::ScopePaused`] when a budget on the call's path
+    /// is paused.
     ///
-    /// Both flags are read at once: on a shared store each read is a round trip, and a cache
+    /// Both budgets are read at once: on a shared store each read is a round trip, and a cache
     /// hit should wait for one, not two.
-    async fn refuse_if_paused(&self) -> Result<(), Error> {
-        let scope_paused = async {
+    async fn budgets_left(&self) -> Result<Option<Money>, Error> {
+        let scope_status = async {
             match &self.scope {
-                Some(scope) => Some(scope.budget.is_paused().await),
+                Some(scope) => Some(scope.budget.status().await),
                 None => None,
             }
         };
-        let (own, scope_paused) =
-            futures_util::future::join(self.tracker.is_paused(), scope_paused).await;
-        if own? {
+        let (own, scope_status) =
+            futures_util::future::join(self.tracker.status(), scope_status).await;
+        let own = own?;
+        if own.paused {
             return Err(Error::Paused);
         }
-        if let (Some(scope), Some(paused)) = (&self.scope, scope_paused)
-            && paused.map_err(|e| scope.error(e))?
-        {
-            return Err(scope.error(budget_core::BudgetError::Paused));
+        let mut left = own.remaining();
+        if let (Some(scope), Some(status)) = (&self.scope, scope_status) {
+            let status = status.map_err(|e| scope.error(e))?;
+            if status.paused {
+                return Err(scope.error(budget_core::BudgetError::Paused));
+            }
+            left = least(left, status.remaining());
         }
-        Ok(())
+        Ok(left)
+    }
+
+    /// The least any limited window has left, from the states the client's budget (`own`) and
+    /// the scope's reported after an operation.
+    fn left_in(&self, own: &Snapshot, in_scope: Option<&Snapshot>) -> Option<Money> {
+        let own = BudgetStatus::new(own, &self.tracker.limits()).remaining();
+        let in_scope = self
+            .scope
+            .as_ref()
+            .zip(in_scope)
+            .and_then(|(scope, after)| {
+                BudgetStatus::new(after, &scope.budget.limits()).remaining()
+            });
+        least(own, in_scope)
     }
 
     /// Estimates the worst case and reserves it in the client's budget and, when scoped, in
@@ -239,6 +268,12 @@ impl PaidCall {
         &self.model
     }
 
+    /// The least any limited window of the call's budgets has left, with its reservations
+    /// held.
+    pub(crate) fn left(&self) -> Option<Money> {
+        self.left
+    }
+
     /// Settles a finished call at the exact price of `usage` plus the request's per-call fees
     /// (e.g. a web search query), at the prices of the service tier the provider reported
     /// (priority and flex calls have their own), then caches `answer` when there is one to
@@ -251,7 +286,7 @@ impl PaidCall {
         usage: &TokenUsage,
         service_tier: Option<&str>,
         answer: Option<&llm_transport::ChatCompletionBody>,
-    ) -> Money {
+    ) -> Settled {
         let PaidCall {
             inner,
             reservations,
@@ -278,22 +313,36 @@ impl PaidCall {
                 inner.cache.set(&key, answer, cost).await;
             }
         };
-        futures_util::future::join(reservations.settle(cost), store).await;
-        cost
+        let (after, ()) = futures_util::future::join(reservations.settle(cost), store).await;
+        let left = after.and_then(|(own, in_scope)| inner.left_in(&own, in_scope.as_ref()));
+        Settled { cost, left }
     }
 
     /// Ends a failed call: a refused one is released (it cost nothing), one whose outcome is
     /// unknown is charged its whole reservation.
     pub(crate) async fn fail(self, error: TransportError) -> Error {
-        match error.outcome() {
-            CallOutcome::Refused => self.reservations.settle(Money::ZERO).await,
-            CallOutcome::Unknown => {
-                let amount = self.reservations.amount();
-                self.reservations.settle(amount).await;
-            }
-        }
+        // The error is the answer: what the budgets have left is not reported with it.
+        let charge = match error.outcome() {
+            CallOutcome::Refused => Money::ZERO,
+            CallOutcome::Unknown => self.reservations.amount(),
+        };
+        self.reservations.settle(charge).await;
         error.into()
     }
+}
+
+/// What a paid call came to.
+pub(crate) struct Settled {
+    /// What it cost.
+    pub(crate) cost: Money,
+    /// The least any limited window of the call's budgets has left after its settlement;
+    /// `None` when none has a limit or a settlement failed.
+    pub(crate) left: Option<Money>,
+}
+
+/// The smaller of two amounts left, either of which may be unknown (no limit).
+fn least(a: Option<Money>, b: Option<Money>) -> Option<Money> {
+    a.into_iter().chain(b).min()
 }
 
 /// The transport's normalised usage (totals with parts) in the pricing crate's disjoint parts.

@@ -50,7 +50,7 @@ pub(crate) struct Inner {
     pub(crate) on_budget_exceeded: Option<BudgetAlert>,
     /// The second budget every paid call must also fit in ([`Client::scoped`]).
     pub(crate) scope: Option<Scope>,
-    /// Read the pause flags alongside each cache lookup instead of after a hit
+    /// Read the budgets alongside each cache lookup instead of after a hit
     /// ([`ClientBuilder::pause_check_with_lookup`](crate::ClientBuilder::pause_check_with_lookup)).
     pub(crate) pause_check_with_lookup: bool,
 }

@@ -54,12 +54,13 @@ impl Completions<'_> {
     /// messages), [`Error::Pricing`] (unknown model), [`Error::Transport`], [`Error::Budget`].
     pub async fn create(self, request: ChatRequest) -> Result<ChatCompletion, Error> {
         let (call, request) = match self.client.inner.start(request).await? {
-            Started::Cached(hit) => {
+            Started::Cached(hit, left) => {
                 return Ok(ChatCompletion::from_provider(
                     *hit,
                     &Default::default(),
                     Money::ZERO,
                     true,
+                    left,
                 ));
             }
             Started::Paid(call, request) => (call, request),
@@ -72,7 +73,7 @@ impl Completions<'_> {
         if completion.usage.is_none() {
             completion.usage = Some(response.usage.to_openai());
         }
-        let cost = call
+        let settled = call
             .settle(
                 &response.usage,
                 completion.service_tier.as_deref(),
@@ -82,8 +83,9 @@ impl Completions<'_> {
         Ok(ChatCompletion::from_provider(
             completion,
             &response.usage,
-            cost,
+            settled.cost,
             false,
+            settled.left,
         ))
     }
 
@@ -99,7 +101,7 @@ impl Completions<'_> {
     /// arrive as items of the stream.
     pub async fn create_stream(self, request: ChatRequest) -> Result<ChatStream, Error> {
         let (call, request) = match self.client.inner.start(request).await? {
-            Started::Cached(hit) => return Ok(ChatStream::cached(*hit)),
+            Started::Cached(hit, left) => return Ok(ChatStream::cached(*hit, left)),
             Started::Paid(call, request) => (call, request),
         };
         match call.transport().stream(*request).await {

@@ -37,6 +37,13 @@ pub struct ChatCompletion {
     pub cost_cents: f64,
     /// Whether the answer came from the prompt cache (and so cost nothing).
     pub cache_hit: bool,
+    /// What the call's budgets have left, in cents: the least across every limited window of
+    /// the client's budget and, for a [scoped](crate::Client::scoped) client, the scope's —
+    /// as the call's settlement left them, or for a cache hit as read when it was served.
+    /// `None` when no window has a limit, or when a settlement failed (then its lease charges
+    /// it). Not part of the serialised body.
+    #[serde(skip)]
+    pub remaining_cents: Option<f64>,
 }
 
 impl ChatCompletion {
@@ -52,6 +59,7 @@ impl ChatCompletion {
         usage: &TokenUsage,
         cost: Money,
         cache_hit: bool,
+        left: Option<Money>,
     ) -> ChatCompletion {
         let llm_transport::ChatCompletionBody {
             id,
@@ -76,6 +84,7 @@ impl ChatCompletion {
             extra,
             cost_cents: cost.cents(),
             cache_hit,
+            remaining_cents: left.map(Money::cents),
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use budget_core::{BudgetError, BudgetTracker, Money, ReservationGuard, Settlement};
+use budget_core::{BudgetError, BudgetTracker, Money, ReservationGuard, Settlement, Snapshot};
 
 use crate::Error;
 
@@ -105,22 +105,23 @@ impl Reservations {
 
     /// Settles every reservation at `cost` (`Money::ZERO` frees them: the call cost nothing),
     /// both together ([`ReservationGuard::settle_both`]: one transaction on one SQLite file,
-    /// else at once). A ledger failure is logged, not returned: the provider already answered,
-    /// and the reservation's lease charges it in full later.
-    pub(crate) async fn settle(self, cost: Money) {
-        let warn = |settled: Result<Settlement, BudgetError>| {
-            if let Err(error) = settled {
+    /// else at once), and returns the states they left (the client's, then the scope's), or
+    /// `None` when one failed. A ledger failure is logged, not returned: the provider already
+    /// answered, and the reservation's lease charges it in full later.
+    pub(crate) async fn settle(self, cost: Money) -> Option<(Snapshot, Option<Snapshot>)> {
+        let after = |settled: Result<Settlement, BudgetError>| match settled {
+            Ok(settlement) => Some(settlement.after),
+            Err(error) => {
                 tracing::warn!(%error, "cannot settle the call; its reservation's lease will charge it in full");
+                None
             }
         };
         match self.scope {
-            None => warn(self.own.settle(cost).await),
-            Some(scope) => self
-                .own
-                .settle_both(scope, cost)
-                .await
-                .into_iter()
-                .for_each(warn),
+            None => Some((after(self.own.settle(cost).await)?, None)),
+            Some(scope) => {
+                let [own, in_scope] = self.own.settle_both(scope, cost).await.map(after);
+                Some((own?, Some(in_scope?)))
+            }
         }
     }
 }

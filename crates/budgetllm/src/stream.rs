@@ -11,6 +11,8 @@ use llm_transport::{
     ChatCompletionBody, ChatCompletionChunk, ChunkStream, StreamEvent, TokenUsage, TransportError,
 };
 
+use budget_core::Money;
+
 use crate::Error;
 use crate::call::PaidCall;
 
@@ -35,6 +37,7 @@ pub struct StreamSummary {
 pub struct ChatStream {
     items: Pin<Box<dyn Stream<Item = Result<ChatCompletionChunk, Error>> + Send>>,
     summary: Arc<OnceLock<StreamSummary>>,
+    left: Option<Money>,
 }
 
 impl ChatStream {
@@ -44,9 +47,17 @@ impl ChatStream {
         self.summary.get().copied()
     }
 
+    /// What the call's budgets had left when the stream started, in cents: the least across
+    /// every limited window of the client's budget and, for a scoped client, the scope's —
+    /// with this call's reservation held, or for a cache hit as read when it was served.
+    /// `None` when no window has a limit.
+    pub fn remaining_cents(&self) -> Option<f64> {
+        self.left.map(Money::cents)
+    }
+
     /// A cached answer replayed as chunks: one per choice with its whole message, then the
     /// usage chunk.
-    pub(crate) fn cached(completion: ChatCompletionBody) -> ChatStream {
+    pub(crate) fn cached(completion: ChatCompletionBody, left: Option<Money>) -> ChatStream {
         let usage = completion
             .usage
             .as_ref()
@@ -63,6 +74,7 @@ impl ChatStream {
         ChatStream {
             items: Box::pin(stream::iter(chunks)),
             summary,
+            left,
         }
     }
 
@@ -70,6 +82,7 @@ impl ChatStream {
     /// under `key` when it completes.
     pub(crate) fn live(chunks: ChunkStream, call: Box<PaidCall>) -> ChatStream {
         let summary = Arc::new(OnceLock::new());
+        let left = call.left();
         let live = Live {
             chunks,
             assembler: call.caches().then(StreamAssembler::new),
@@ -105,6 +118,7 @@ impl ChatStream {
                 }
             })),
             summary,
+            left,
         }
     }
 }
@@ -121,6 +135,7 @@ impl fmt::Debug for ChatStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ChatStream")
             .field("summary", &self.summary.get())
+            .field("remaining_cents", &self.remaining_cents())
             .finish_non_exhaustive()
     }
 }
@@ -143,13 +158,13 @@ impl Live {
         let answer = self
             .assembler
             .and_then(|assembler| cacheable(assembler, &usage));
-        let cost = self
+        let settled = self
             .call
             .settle(&usage, self.service_tier.as_deref(), answer.as_ref())
             .await;
         self.summary.get_or_init(|| StreamSummary {
             usage,
-            cost_cents: cost.cents(),
+            cost_cents: settled.cost.cents(),
             cache_hit: false,
         });
     }

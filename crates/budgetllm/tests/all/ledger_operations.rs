@@ -1,8 +1,9 @@
 //! How often a call touches the ledger: a shared ledger (Redis, SQLite) pays a round trip per
-//! operation, so a paid call must cost exactly two (reserve, settle) and a cache hit one (the
-//! pause check); a scoped call asks its two budgets at once, so it waits for one round trip
-//! per step, not two; and with `pause_check_with_lookup` a cache hit reads the pause flag
-//! alongside its lookup instead of after it.
+//! operation, so a paid call must cost exactly two (reserve, settle, each reporting what it
+//! left) and a cache hit one (a read of the budget: its pause flag and what it has left); a
+//! scoped call asks its two budgets at once, so it waits for one round trip per step, not two;
+//! and with `pause_check_with_lookup` a cache hit reads the budget alongside its lookup
+//! instead of after it.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -119,9 +120,9 @@ impl Watcher for Counter {
     }
 }
 
-/// Holds pause checks — and, with `budget_operations`, reserves and settles — until another
-/// party's operation has also started at the same barrier: a call completes only if it makes
-/// both at once (one after the other, the first waits in vain).
+/// Holds budget reads (the pause check) — and, with `budget_operations`, reserves and settles —
+/// until another party's operation has also started at the same barrier: a call completes
+/// only if it makes both at once (one after the other, the first waits in vain).
 #[derive(Debug)]
 struct Meeting {
     both: Arc<Barrier>,
@@ -132,7 +133,7 @@ struct Meeting {
 impl Watcher for Meeting {
     async fn before(&self, operation: Operation) {
         let meets = match operation {
-            Operation::IsPaused => true,
+            Operation::Snapshot => true,
             Operation::Reserve | Operation::Settle => self.budget_operations,
             _ => false,
         };
@@ -151,8 +152,8 @@ async fn meet(both: &Barrier) {
 }
 
 /// By default a paid call costs two ledger operations (reserve, settle) and a hit one (the
-/// pause check); with `pause_check_with_lookup` every lookup also reads the pause flag, so a
-/// miss costs one more and a hit the same one.
+/// budget read); with `pause_check_with_lookup` every lookup also reads the budget, so a miss
+/// costs one more and a hit the same one.
 #[tokio::test]
 async fn a_paid_call_costs_two_ledger_operations_and_a_cache_hit_one() {
     for (alongside, early) in [(false, 0), (true, 1)] {
@@ -175,7 +176,7 @@ async fn a_paid_call_costs_two_ledger_operations_and_a_cache_hit_one() {
         took("a paid call: reserve and settle", 2 + early);
         let hit = completions.create(ask("paid, then cached")).await.unwrap();
         assert!(hit.cache_hit);
-        took("a cache hit: the pause check only", 1);
+        took("a cache hit: the budget read only", 1);
         let bypass = ask("paid, then cached").enable_cache(false);
         completions.create(bypass).await.unwrap();
         took("no lookup: reserve and settle", 2);
@@ -220,8 +221,10 @@ async fn a_scoped_call_asks_both_budgets_at_once() {
 
     assert!(!paid.cache_hit && hit.cache_hit);
     assert_eq!(paid.cost_cents, mini_cost(10, 2).cents());
-    for budget in [gateway.tracker(), &key] {
-        let status = budget.status().await.unwrap();
+    // Read at once as well: each read waits for the other's.
+    let (own, scoped) = tokio::join!(gateway.tracker().status(), key.status());
+    for status in [own, scoped] {
+        let status = status.unwrap();
         assert_eq!(
             status.total.spent,
             mini_cost(10, 2),
@@ -272,7 +275,7 @@ impl CacheBackend for MeetingBackend {
 }
 
 #[tokio::test]
-async fn with_the_pause_check_alongside_lookups_the_flag_is_read_with_the_lookup() {
+async fn with_the_pause_check_alongside_lookups_the_budget_is_read_with_the_lookup() {
     let fake = FakeProvider::start().await;
     fake.set_default_reply(FakeReply::text("ok").usage(FakeUsage::new(10, 2)));
     let both = Arc::new(Barrier::new(2));

@@ -11,6 +11,7 @@ mod failures;
 mod fleet;
 mod ledger_operations;
 mod limits;
+mod remaining;
 mod routing;
 mod scope;
 mod service_tiers;
