@@ -29,9 +29,6 @@ pub(crate) struct Shared {
     master_key_hash: Option<[u8; 32]>,
     cache_scope: CacheScope,
     namespace: String,
-    /// Whether each store read is a network round trip (Redis), so reads worth overlapping
-    /// with other work are started early.
-    pub(crate) reads_are_round_trips: bool,
 }
 
 impl Shared {
@@ -157,7 +154,6 @@ impl Gateway {
                 master_key_hash: config.master_key.as_ref().map(hash_secret),
                 cache_scope: config.cache_scope,
                 namespace: config.namespace.clone(),
-                reads_are_round_trips: matches!(config.store, StateStore::Redis { .. }),
             }),
         })
     }

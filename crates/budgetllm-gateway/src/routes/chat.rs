@@ -8,7 +8,6 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use budget_core::BudgetTracker;
 use budgetllm::{ChatRequest, Client, Usage};
 use bytes::Bytes;
 use serde_json::Value;
@@ -77,7 +76,6 @@ pub(super) async fn completions(
 struct Call {
     key_id: String,
     client: Client,
-    key_budget: BudgetTracker,
     parsed: Parsed,
 }
 
@@ -88,13 +86,12 @@ async fn prepare(shared: &Shared, headers: &HeaderMap, body: &Bytes) -> Result<C
     if !record.allows_model(&parsed.request.model) {
         return Err(ApiError::model_not_allowed(&parsed.request.model));
     }
-    let (client, key_budget) = shared
+    let (client, _) = shared
         .client_for(&record)
         .map_err(ApiError::store_unavailable)?;
     Ok(Call {
         key_id: record.id,
         client,
-        key_budget,
         parsed,
     })
 }
@@ -104,36 +101,23 @@ impl Call {
         let Call {
             key_id,
             client,
-            key_budget,
             parsed,
         } = self;
         let model = parsed.request.model.clone();
         let completions = client.chat();
         let completions = completions.completions();
-        let budgets = [&key_budget, client.tracker()];
+        let call_started = Instant::now();
         if parsed.stream {
-            let call_started = Instant::now();
-            let (created, early) = alongside_remaining(
-                shared.reads_are_round_trips,
-                completions.create_stream(parsed.request),
-                budgets,
-            )
-            .await;
+            let created = completions.create_stream(parsed.request).await;
             let in_call = call_started.elapsed();
-            let stream = match created {
-                Ok(stream) => stream,
-                Err(error) => {
-                    shared
-                        .metrics
-                        .overhead(started.elapsed().saturating_sub(in_call));
-                    return ApiError::from_call(&error, &key_id).into_response();
-                }
-            };
-            let cache_hit = stream.summary().is_some_and(|summary| summary.cache_hit);
-            let remaining = after_call(early, cache_hit, budgets).await;
             shared
                 .metrics
                 .overhead(started.elapsed().saturating_sub(in_call));
+            let stream = match created {
+                Ok(stream) => stream,
+                Err(error) => return ApiError::from_call(&error, &key_id).into_response(),
+            };
+            let remaining = stream.remaining_cents();
             let call = StreamCall {
                 shared: Arc::clone(&shared),
                 key_id,
@@ -144,13 +128,7 @@ impl Call {
             set_header(&mut response, REMAINING_HEADER, remaining);
             return response;
         }
-        let call_started = Instant::now();
-        let (answered, early) = alongside_remaining(
-            shared.reads_are_round_trips,
-            completions.create(parsed.request),
-            budgets,
-        )
-        .await;
+        let answered = completions.create(parsed.request).await;
         let in_call = call_started.elapsed();
         let completion = match answered {
             Ok(completion) => completion,
@@ -169,14 +147,13 @@ impl Call {
             completion.cost_cents,
             &completion.usage,
         );
-        let remaining = after_call(early, completion.cache_hit, budgets).await;
         let mut response = Json(&completion).into_response();
         set_header(&mut response, COST_HEADER, Some(completion.cost_cents));
         response.headers_mut().insert(
             CACHE_HEADER,
             HeaderValue::from_static(if completion.cache_hit { "hit" } else { "miss" }),
         );
-        set_header(&mut response, REMAINING_HEADER, remaining);
+        set_header(&mut response, REMAINING_HEADER, completion.remaining_cents);
         shared
             .metrics
             .overhead(started.elapsed().saturating_sub(in_call));
@@ -210,61 +187,4 @@ fn set_header(response: &mut Response, name: &'static str, cents: Option<f64>) {
     if let Some(value) = cents.and_then(|c| HeaderValue::from_str(&c.to_string()).ok()) {
         response.headers_mut().insert(name, value);
     }
-}
-
-/// The key's budget and the gateway's.
-type Budgets<'a> = [&'a BudgetTracker; 2];
-
-/// Runs `call`; when each store read is a round trip (`early`), reads what is left in the
-/// budgets at the same time, for a cache hit's header (see [`after_call`]). A hit then waits
-/// for the key, the cache and the pause flags, not for one more round trip after them.
-async fn alongside_remaining<T>(
-    early: bool,
-    call: impl Future<Output = T>,
-    budgets: Budgets<'_>,
-) -> (T, Option<Option<f64>>) {
-    if !early {
-        return (call.await, None);
-    }
-    let (result, left) = futures_util::future::join(call, remaining_cents(budgets)).await;
-    (result, Some(left))
-}
-
-/// The header's amount once the call has started: the early reading for a cache hit (a hit
-/// changes no budget), else a fresh one, which sees the paid call's reservation or settlement.
-async fn after_call(
-    early: Option<Option<f64>>,
-    cache_hit: bool,
-    budgets: Budgets<'_>,
-) -> Option<f64> {
-    match early {
-        Some(left) if cache_hit => left,
-        _ => remaining_cents(budgets).await,
-    }
-}
-
-/// The smallest amount left across every limited window of both budgets; `None` when neither
-/// has a limit (then no store is asked). The two budgets are read at once (on a shared store,
-/// one round trip of waiting instead of two).
-async fn remaining_cents([key, gateway]: Budgets<'_>) -> Option<f64> {
-    let (key, gateway) =
-        futures_util::future::join(smallest_left(key), smallest_left(gateway)).await;
-    match (key, gateway) {
-        (Some(key), Some(gateway)) => Some(key.min(gateway)),
-        (one, other) => one.or(other),
-    }
-}
-
-/// The smallest amount left across the tracker's limited windows; `None` without limits (no
-/// store is asked) or when the store cannot say.
-async fn smallest_left(tracker: &BudgetTracker) -> Option<f64> {
-    let limits = tracker.limits();
-    if limits.total.is_none() && limits.daily.is_none() && limits.monthly.is_none() {
-        return None;
-    }
-    let status = tracker.status().await.ok()?;
-    [&status.total, &status.daily, &status.monthly]
-        .into_iter()
-        .filter_map(|window| window.remaining_cents())
-        .reduce(f64::min)
 }

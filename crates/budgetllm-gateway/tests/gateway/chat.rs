@@ -258,8 +258,9 @@ async fn a_stream_cut_upstream_ends_with_an_error_event_and_is_charged() {
 
 /// `x-budgetllm-remaining-cents` is the smallest amount left across the key's windows and the
 /// gateway's: here the gateway's daily limit is the tighter one, then the key's total. A cache
-/// hit, as JSON or streamed, reports the same amount (it spent nothing). On both stores: on
-/// Redis a hit's amount is read while the call starts, on SQLite after it.
+/// hit, as JSON or streamed, reports the same amount (it spent nothing); a paid stream reports
+/// the amount with its reservation held. On both stores: on Redis a hit's amount is read
+/// alongside the cache lookup, on SQLite after it.
 #[tokio::test]
 async fn the_remaining_header_is_the_smallest_left_across_key_and_gateway() {
     remaining_header_follows_the_tighter_budget(None).await;
@@ -317,10 +318,25 @@ async fn remaining_header_follows_the_tighter_budget(redis_url: Option<String>) 
         assert_eq!(left_in(&hit), left, "{name}: a streamed hit, too");
         let events = sse_events(&hit.text().await.unwrap());
         assert_eq!(events.last().map(String::as_str), Some("[DONE]"));
+
+        // A paid stream's amount is read as its reservation left it: the whole worst case is
+        // held while it streams, at least the call's final cost.
+        let mut paid_stream = chat_body("gpt-4o-mini", &format!("{prompt}, streamed"));
+        paid_stream["stream"] = json!(true);
+        let response = gw.chat(&key, &paid_stream).await;
+        let held_left = left_in(&response);
+        let events = sse_events(&response.text().await.unwrap());
+        let last: Value = serde_json::from_str(&events[events.len() - 2]).unwrap();
+        let cost = last["cost_cents"].as_f64().unwrap();
+        assert!(cost > 0.0, "{last}");
+        assert!(
+            held_left <= left - cost + 1e-9,
+            "{name}: {held_left} left with the reservation held, {left} before, cost {cost}"
+        );
     }
     assert_eq!(
         provider.request_count(),
-        2,
-        "the hits were not sent upstream"
+        4,
+        "only the paid calls were sent upstream"
     );
 }
