@@ -1,7 +1,7 @@
 //! The prompt cache: a repeated prompt is free and counted as a saving; `enable_cache(false)`
 //! and `cache_enabled(false)` bypass it; failures are never cached.
 
-use crate::common::{ask, builder, mini_cost, spent};
+use crate::common::{ask, builder, drain, mini_cost, open, spent};
 use test_support::fake_provider::{FakeProvider, FakeReply, FakeUsage};
 use test_support::fixture;
 
@@ -240,20 +240,6 @@ fn sse(choices: &[serde_json::Value]) -> String {
     body
 }
 
-/// Streams `request` and reads the stream to its end.
-async fn stream_to_end(client: &budgetllm::Client, request: budgetllm::ChatRequest) {
-    use futures_util::StreamExt;
-    let mut stream = client
-        .chat()
-        .completions()
-        .create_stream(request)
-        .await
-        .unwrap();
-    while let Some(item) = stream.next().await {
-        item.unwrap();
-    }
-}
-
 #[tokio::test]
 async fn a_streamed_answer_is_cached_with_everything_it_carried() {
     let fake = FakeProvider::start().await;
@@ -270,7 +256,7 @@ async fn a_streamed_answer_is_cached_with_everything_it_carried() {
     let client = builder(&fake).build().unwrap();
     let request = || ask("logprobs please").param("logprobs", serde_json::json!(true));
 
-    stream_to_end(&client, request()).await;
+    drain(&mut open(&client, request()).await).await;
     let hit = client.chat().completions().create(request()).await.unwrap();
 
     assert!(hit.cache_hit);
@@ -299,7 +285,7 @@ async fn a_stream_that_cannot_be_reassembled_exactly_is_not_cached() {
     ));
     let client = builder(&fake).build().unwrap();
 
-    stream_to_end(&client, ask("vendor")).await;
+    drain(&mut open(&client, ask("vendor")).await).await;
     let second = client
         .chat()
         .completions()

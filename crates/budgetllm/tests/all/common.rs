@@ -3,7 +3,8 @@
 #![allow(dead_code, unreachable_pub)] // each test binary uses its own subset
 
 use budgetllm::core::Money;
-use budgetllm::{ChatRequest, Client, ClientBuilder, Message};
+use budgetllm::{ChatRequest, ChatStream, Client, ClientBuilder, Message};
+use futures_util::StreamExt;
 use test_support::fake_provider::FakeProvider;
 
 /// A key that must never show up in Debug output, errors or upstream bodies.
@@ -41,6 +42,23 @@ pub async fn call(
     request: ChatRequest,
 ) -> Result<budgetllm::ChatCompletion, budgetllm::Error> {
     client.chat().completions().create(request).await
+}
+
+/// Opens a stream through `client.chat().completions().create_stream(..)`.
+pub async fn open(client: &Client, request: ChatRequest) -> ChatStream {
+    client
+        .chat()
+        .completions()
+        .create_stream(request)
+        .await
+        .expect("the stream opens")
+}
+
+/// Reads `stream` to its end; panics on an error item.
+pub async fn drain(stream: &mut ChatStream) {
+    while let Some(item) = stream.next().await {
+        item.expect("a chunk");
+    }
 }
 
 /// The exact amount the client reserves for `request` (what an unknown outcome is charged).

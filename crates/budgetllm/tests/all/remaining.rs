@@ -3,10 +3,9 @@
 
 use std::sync::Arc;
 
-use crate::common::{ask, builder, call, mini_cost, reservation_for};
+use crate::common::{ask, builder, call, drain, mini_cost, open, reservation_for};
 use budgetllm::core::{BudgetTracker, MemoryLedger, Money};
 use budgetllm::{Client, Scope};
-use futures_util::StreamExt;
 use test_support::fake_provider::{FakeProvider, FakeReply, FakeUsage};
 
 /// The least the client's own budget has left, as a fresh read says.
@@ -103,35 +102,21 @@ async fn a_stream_reports_what_was_left_with_its_reservation_held() {
     let request = ask("count");
     let held = reservation_for(&client, &request);
 
-    let mut stream = client
-        .chat()
-        .completions()
-        .create_stream(request)
-        .await
-        .unwrap();
+    let mut stream = open(&client, request).await;
     let expected = Money::from_cents(10.0)
         .unwrap()
         .saturating_sub(held)
         .cents();
     assert_eq!(stream.remaining_cents(), Some(expected));
     assert_eq!(left_now(&client).await, Some(expected));
-    while let Some(chunk) = stream.next().await {
-        chunk.unwrap();
-    }
+    drain(&mut stream).await;
 
-    let mut replay = client
-        .chat()
-        .completions()
-        .create_stream(ask("count"))
-        .await
-        .unwrap();
+    let mut replay = open(&client, ask("count")).await;
     let after_settle = Money::from_cents(10.0)
         .unwrap()
         .saturating_sub(mini_cost(9, 4))
         .cents();
     assert_eq!(replay.remaining_cents(), Some(after_settle));
-    while let Some(chunk) = replay.next().await {
-        chunk.unwrap();
-    }
+    drain(&mut replay).await;
     assert!(replay.summary().unwrap().cache_hit);
 }
