@@ -4,6 +4,8 @@
 //! [`create_stream`](crate::Completions::create_stream) differ only in how the provider's
 //! answer arrives; every step that decides what a call costs lives here, once.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use budget_core::{BudgetStatus, Money, PairRefusal, Snapshot};
@@ -16,6 +18,11 @@ use crate::Error;
 use crate::client::Inner;
 use crate::request::PreparedRequest;
 use crate::scope::Reservations;
+
+/// The caller's go-ahead for a call (see
+/// [`Completions::create_checked`](crate::Completions::create_checked)): `true` lets it be
+/// served or reserved, `false` stops it before anything is.
+pub(crate) type Check<'a> = Pin<&'a mut (dyn Future<Output = bool> + Send)>;
 
 /// A call that passed admission: the checked request, the transport that serves it, and its
 /// cache key (`None` when it bypasses the cache).
@@ -61,14 +68,22 @@ pub(crate) struct PaidCall {
 }
 
 impl Inner {
-    /// Admits the call, then answers it from the cache or reserves its worst case.
-    pub(crate) async fn start(self: &Arc<Self>, request: ChatRequest) -> Result<Started, Error> {
+    /// Admits the call, then answers it from the cache or reserves its worst case — once
+    /// `check` says it may.
+    pub(crate) async fn start(
+        self: &Arc<Self>,
+        request: ChatRequest,
+        check: Check<'_>,
+    ) -> Result<Started, Error> {
         let Admission {
             prepared,
             transport,
             key,
         } = self.admit(request)?;
-        let reservations = match self.cached_or_reserved(&prepared, key.as_ref()).await? {
+        let reservations = match self
+            .cached_or_reserved(&prepared, key.as_ref(), check)
+            .await?
+        {
             Admitted::Cached(hit, left) => return Ok(Started::Cached(Box::new(hit), left)),
             Admitted::Reserved(reservations) => reservations,
         };
@@ -124,10 +139,14 @@ impl Inner {
     /// `pause_check_with_lookup` the budgets are read alongside the lookup instead: a hit waits
     /// for one operation fewer, a miss makes one read more per ledger. A lookup is counted in
     /// the cache statistics only when the call is not refused for a pause.
+    ///
+    /// The caller's `check` runs alongside that first step, and nothing is served or reserved
+    /// before it says yes: stopped, the call has cost nothing and counted no lookup.
     async fn cached_or_reserved(
         &self,
         prepared: &PreparedRequest,
         key: Option<&CacheKey>,
+        check: Check<'_>,
     ) -> Result<Admitted, Error> {
         let lookup = futures_util::future::OptionFuture::from(key.map(|key| {
             self.cache
@@ -135,12 +154,14 @@ impl Inner {
         }));
         // Read alongside the lookup, the budgets are ready when it hits; a miss drops the
         // reading (its reservation checks the flags itself).
-        let (lookup, read_early) = if self.pause_check_with_lookup && key.is_some() {
-            let (lookup, left) = futures_util::future::join(lookup, self.budgets_left()).await;
-            (lookup, Some(left))
-        } else {
-            (lookup.await, None)
-        };
+        let read_early = futures_util::future::OptionFuture::from(
+            (self.pause_check_with_lookup && key.is_some()).then(|| self.budgets_left()),
+        );
+        let (lookup, read_early, go_ahead) =
+            futures_util::future::join3(lookup, read_early, check).await;
+        if !go_ahead {
+            return Err(Error::Stopped);
+        }
         let miss = match lookup {
             Some(lookup) if lookup.is_hit() => {
                 let left = match read_early {

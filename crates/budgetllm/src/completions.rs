@@ -1,5 +1,7 @@
 //! `client.chat().completions()`: the calls, following the reservation protocol.
 
+use std::future::Future;
+
 use budget_core::Money;
 use llm_transport::ChatRequest;
 
@@ -53,7 +55,44 @@ impl Completions<'_> {
     /// [`Error::Paused`], [`Error::BudgetExceeded`], [`Error::InvalidRequest`] (e.g. no
     /// messages), [`Error::Pricing`] (unknown model), [`Error::Transport`], [`Error::Budget`].
     pub async fn create(self, request: ChatRequest) -> Result<ChatCompletion, Error> {
-        let (call, request) = match self.client.inner.start(request).await? {
+        self.create_checked(request, std::future::ready(true)).await
+    }
+
+    /// As [`create`](Self::create), once `check` resolves to `true`: a way to verify what
+    /// the call depends on (e.g. that the credentials it was sent with are still valid)
+    /// while the call's first step runs, instead of before it.
+    ///
+    /// `check` runs alongside the cache lookup (and the budget reads that go with it), and
+    /// nothing is served, reserved or sent until it resolves: to `true`, the call goes on
+    /// as [`create`](Self::create); to `false`, it ends with [`Error::Stopped`], having cost
+    /// nothing and counted no cache lookup. A request that fails admission (e.g. an unknown
+    /// model) is refused without waiting for the check.
+    ///
+    /// ```no_run
+    /// # async fn run(client: budgetllm::Client, request: budgetllm::ChatRequest) {
+    /// use budgetllm::Error;
+    ///
+    /// let still_allowed = async {
+    ///     // e.g. read the caller's account from a shared store
+    ///     true
+    /// };
+    /// match client.chat().completions().create_checked(request, still_allowed).await {
+    ///     Ok(answer) => println!("{}", answer.cost_cents),
+    ///     Err(Error::Stopped) => println!("not allowed any more: nothing was spent"),
+    ///     Err(other) => println!("{other}"),
+    /// }
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`create`](Self::create), and [`Error::Stopped`].
+    pub async fn create_checked(
+        self,
+        request: ChatRequest,
+        check: impl Future<Output = bool> + Send,
+    ) -> Result<ChatCompletion, Error> {
+        let check = std::pin::pin!(check);
+        let (call, request) = match self.client.inner.start(request, check).await? {
             Started::Cached(hit, left) => {
                 return Ok(ChatCompletion::from_provider(
                     *hit,
@@ -100,7 +139,22 @@ impl Completions<'_> {
     /// As [`create`](Self::create), for what happens before the first chunk; errors after that
     /// arrive as items of the stream.
     pub async fn create_stream(self, request: ChatRequest) -> Result<ChatStream, Error> {
-        let (call, request) = match self.client.inner.start(request).await? {
+        self.create_stream_checked(request, std::future::ready(true))
+            .await
+    }
+
+    /// As [`create_stream`](Self::create_stream), once `check` resolves to `true`; see
+    /// [`create_checked`](Self::create_checked).
+    ///
+    /// # Errors
+    /// As [`create_stream`](Self::create_stream), and [`Error::Stopped`].
+    pub async fn create_stream_checked(
+        self,
+        request: ChatRequest,
+        check: impl Future<Output = bool> + Send,
+    ) -> Result<ChatStream, Error> {
+        let check = std::pin::pin!(check);
+        let (call, request) = match self.client.inner.start(request, check).await? {
             Started::Cached(hit, left) => return Ok(ChatStream::cached(*hit, left)),
             Started::Paid(call, request) => (call, request),
         };

@@ -39,6 +39,11 @@ pub enum Error {
         /// The scope's name.
         scope: String,
     },
+    /// The check given to [`create_checked`](crate::Completions::create_checked) or
+    /// [`create_stream_checked`](crate::Completions::create_stream_checked) said no. Nothing
+    /// was sent, served or spent, and no cache lookup was counted.
+    #[error("the call was stopped by its check before anything was sent or spent")]
+    Stopped,
     /// A [`ClientBuilder`](crate::ClientBuilder) option was unusable.
     #[error("invalid client option `{option}`: {reason}")]
     Config {

@@ -2,8 +2,8 @@
 //! operation, so a paid call must cost exactly two (reserve, settle, each reporting what it
 //! left) and a cache hit one (a read of the budget: its pause flag and what it has left); a
 //! scoped call asks its two budgets at once, so it waits for one round trip per step, not two;
-//! and with `pause_check_with_lookup` a cache hit reads the budget alongside its lookup
-//! instead of after it.
+//! with `pause_check_with_lookup` a cache hit reads the budget alongside its lookup instead of
+//! after it; and the caller's check of `create_checked` runs alongside the lookup too.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -301,5 +301,31 @@ async fn with_the_pause_check_alongside_lookups_the_budget_is_read_with_the_look
         matches!(completions.create(ask("q")).await, Err(Error::Paused)),
         "a paused budget still refuses cache hits"
     );
+    assert_eq!(fake.request_count(), 1);
+}
+
+/// The caller's check runs alongside the cache lookup: a call completes only if its check and
+/// its lookup are under way at once (one after the other, the first waits in vain).
+#[tokio::test]
+async fn a_check_runs_alongside_the_lookup() {
+    let fake = FakeProvider::start().await;
+    let both = Arc::new(Barrier::new(2));
+    let client = builder(&fake)
+        .cache_backend(Arc::new(MeetingBackend {
+            inner: MemoryBackend::new(100, Duration::from_secs(60)),
+            both: Arc::clone(&both),
+        }))
+        .build()
+        .unwrap();
+    let completions = client.chat().completions();
+    let check = || async {
+        meet(&both).await;
+        true
+    };
+
+    let paid = completions.create_checked(ask("q"), check()).await.unwrap();
+    assert!(!paid.cache_hit);
+    let hit = completions.create_checked(ask("q"), check()).await.unwrap();
+    assert!(hit.cache_hit);
     assert_eq!(fake.request_count(), 1);
 }

@@ -5,6 +5,7 @@ mod common;
 
 mod billed_inputs;
 mod cache;
+mod checked;
 mod concurrency;
 mod drop_in;
 mod failures;
