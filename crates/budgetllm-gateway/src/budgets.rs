@@ -111,6 +111,12 @@ impl KeyBudgets {
         })
     }
 
+    /// How many keys' handles are kept open at most.
+    pub fn capacity(&self) -> u64 {
+        // Always set by `new`.
+        self.handles.policy().max_capacity().unwrap_or_default()
+    }
+
     /// The ledger of key `id` (opened, or reused).
     ///
     /// # Errors

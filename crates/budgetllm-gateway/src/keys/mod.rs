@@ -6,9 +6,12 @@ mod secret;
 mod sqlite;
 mod store;
 
+use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 
 use budget_core::{BudgetError, BudgetStatus};
+use moka::sync::Cache;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use time::OffsetDateTime;
@@ -36,6 +39,9 @@ pub enum BudgetAction {
 
 /// How often a change is retried when another admin changed the same key meanwhile.
 const REPLACE_ATTEMPTS: usize = 8;
+
+/// How long a key's last record is remembered after its last call.
+const REMEMBERED_FOR: Duration = Duration::from_secs(600);
 
 /// Everything a key operation can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -121,16 +127,37 @@ pub struct KeyDetails {
 /// The key registry: creates, finds, changes and revokes keys, and pauses, resumes and resets
 /// their budgets. The gateway's admin API and `budgetllm keys` both go through it, so they
 /// behave the same with or without a running server. Cheap to clone.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Keys {
     store: Arc<dyn KeyStore>,
     budgets: KeyBudgets,
+    /// The record each secret (by its hash) last authenticated as, for as many keys as
+    /// `budgets` keeps handles for: a guess to start a call from, never an answer (see
+    /// [`Keys::last_authenticated`]).
+    last_authenticated: Cache<String, Arc<KeyRecord>>,
+}
+
+impl fmt::Debug for Keys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The remembered records are keyed by secret hashes: left out.
+        f.debug_struct("Keys")
+            .field("store", &self.store)
+            .field("budgets", &self.budgets)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Keys {
     /// A registry over `store`, with per-key budgets from `budgets`.
     pub fn new(store: Arc<dyn KeyStore>, budgets: KeyBudgets) -> Keys {
-        Keys { store, budgets }
+        Keys {
+            store,
+            last_authenticated: Cache::builder()
+                .max_capacity(budgets.capacity())
+                .time_to_idle(REMEMBERED_FOR)
+                .build(),
+            budgets,
+        }
     }
 
     /// The per-key budgets.
@@ -216,12 +243,32 @@ impl Keys {
     /// # Errors
     /// [`KeyError::Unavailable`] when the store cannot be asked.
     pub async fn authenticate(&self, presented: &str) -> Result<Option<KeyRecord>, KeyError> {
-        if !presented.starts_with(KEY_PREFIX) {
+        let Some(hash) = presented_hash(presented) else {
             return Ok(None);
+        };
+        let record = self
+            .store
+            .find_by_hash(&hash)
+            .await?
+            .filter(|r| r.unusable_reason(OffsetDateTime::now_utc()).is_none());
+        match &record {
+            Some(record) => {
+                if self.last_authenticated.get(&hash).as_deref() != Some(record) {
+                    self.last_authenticated
+                        .insert(hash, Arc::new(record.clone()));
+                }
+            }
+            None => self.last_authenticated.invalidate(&hash),
         }
-        let hash = secret::hash(&SecretString::from(presented.to_owned()));
-        let record = self.store.find_by_hash(&hash).await?;
-        Ok(record.filter(|r| r.unusable_reason(OffsetDateTime::now_utc()).is_none()))
+        Ok(record)
+    }
+
+    /// The record `presented` authenticated as the last time this registry was asked, if it
+    /// still remembers it: no I/O, and no answer — the key may have been revoked or changed
+    /// since. The gateway starts a call from it while it [authenticates](Self::authenticate)
+    /// the key again, and serves or spends nothing unless both records are the same.
+    pub fn last_authenticated(&self, presented: &str) -> Option<Arc<KeyRecord>> {
+        self.last_authenticated.get(&presented_hash(presented)?)
     }
 
     /// Applies `update` to the key (limits take effect on its next call, on every replica).
@@ -304,4 +351,11 @@ impl Keys {
         }
         Err(KeyError::Conflict { id: id.to_owned() })
     }
+}
+
+/// The hash a secret is stored under, or `None` when `presented` is not a virtual key at all.
+fn presented_hash(presented: &str) -> Option<String> {
+    presented
+        .starts_with(KEY_PREFIX)
+        .then(|| secret::hash(&SecretString::from(presented.to_owned())))
 }

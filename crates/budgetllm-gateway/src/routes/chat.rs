@@ -1,21 +1,24 @@
 //! `POST /v1/chat/completions`: a call with a virtual key, reserved against the key's budget
 //! and the gateway's, answered as JSON or streamed as server-sent events.
 
+use std::future::Future;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use budgetllm::{ChatRequest, Client, Usage};
+use budgetllm::{ChatCompletion, ChatRequest, ChatStream, Client, Usage};
 use bytes::Bytes;
 use serde_json::Value;
+use tokio::sync::oneshot;
 
-use super::authenticate;
 use super::stream::{StreamCall, sse_response};
+use super::{authenticate, authenticated, bearer};
 use crate::api_error::ApiError;
 use crate::gateway::Shared;
+use crate::keys::{KeyError, KeyRecord};
 
 /// What the call cost, in cents.
 const COST_HEADER: &str = "x-budgetllm-cost-cents";
@@ -63,8 +66,15 @@ pub(super) async fn completions(
     body: Bytes,
 ) -> Response {
     let started = Instant::now();
-    match prepare(&shared, &headers, &body).await {
-        Ok(call) => call.run(shared, started).await,
+    let found = match from_last_record(&shared, &headers, &body, started).await {
+        Ok(response) => return response,
+        Err(found) => found,
+    };
+    match prepare(&shared, &headers, &body, found).await {
+        Ok((call, request)) => {
+            let sent = call.send(request, std::future::ready(true)).await;
+            call.respond(&shared, sent, started)
+        }
         Err(error) => {
             shared.metrics.overhead(started.elapsed());
             error.into_response()
@@ -72,92 +82,177 @@ pub(super) async fn completions(
     }
 }
 
+/// Serves the request from the record its key authenticated as last time, while that record
+/// is read again: the call's first step (the cache lookup) runs alongside the read instead of
+/// after it, so a call on a shared store waits for one round trip fewer.
+///
+/// Nothing is served, reserved or sent before the fresh record is known to be the same one
+/// ([`create_checked`](budgetllm::Completions::create_checked)), so a key revoked, expired
+/// or changed meanwhile (limits, models) is never served on its old record. Otherwise —
+/// having cost nothing — the request is left to [`prepare`], with what the fresh read found
+/// (`None` when there was no record to start from, or the request would be refused anyway).
+async fn from_last_record(
+    shared: &Arc<Shared>,
+    headers: &HeaderMap,
+    body: &Bytes,
+    started: Instant,
+) -> Result<Response, Option<Found>> {
+    let token = bearer(headers).ok_or(None)?;
+    let record = shared.keys.last_authenticated(token).ok_or(None)?;
+    // A request that would be refused is left to `prepare`, which says why in its order (an
+    // unknown key before a bad body).
+    let parsed = parse(body).map_err(|_| None)?;
+    if !record.allows_model(&parsed.request.model) {
+        return Err(None);
+    }
+    let (call, request) = Call::new(shared, &record, parsed).map_err(|_| None)?;
+    let (same_tx, same_rx) = oneshot::channel();
+    let fresh = async {
+        let found = shared.keys.authenticate(token).await;
+        let _ = same_tx.send(matches!(&found, Ok(Some(fresh)) if *fresh == *record));
+        found
+    };
+    let go_ahead = async { same_rx.await.unwrap_or(false) };
+    let (found, sent) = futures_util::future::join(fresh, call.send(request, go_ahead)).await;
+    match found {
+        Ok(Some(fresh)) if fresh == *record => Ok(call.respond(shared, sent, started)),
+        changed => Err(Some(changed)),
+    }
+}
+
+/// What reading a key's record found: the usable record, none, or the store's error.
+type Found = Result<Option<KeyRecord>, KeyError>;
+
 /// An authorised call, ready to send.
 struct Call {
     key_id: String,
     client: Client,
-    parsed: Parsed,
+    model: String,
+    stream: bool,
+    include_usage: bool,
 }
 
-/// Authenticates, reads the body, checks the model against the key, and scopes the client.
-async fn prepare(shared: &Shared, headers: &HeaderMap, body: &Bytes) -> Result<Call, ApiError> {
-    let record = authenticate(shared, headers).await?;
+/// What sending a call gave: an answer or a stream (or the error it ended with), and how
+/// long the client took.
+struct Sent {
+    answered: Result<Answered, budgetllm::Error>,
+    in_call: Duration,
+}
+
+enum Answered {
+    Whole(Box<ChatCompletion>),
+    Streamed(ChatStream),
+}
+
+/// Authenticates (unless the key's record was just `found`), reads the body, checks the
+/// model against the key, and scopes the client.
+async fn prepare(
+    shared: &Shared,
+    headers: &HeaderMap,
+    body: &Bytes,
+    found: Option<Found>,
+) -> Result<(Call, ChatRequest), ApiError> {
+    let record = match found {
+        Some(found) => authenticated(found)?,
+        None => authenticate(shared, headers).await?,
+    };
     let parsed = parse(body)?;
     if !record.allows_model(&parsed.request.model) {
         return Err(ApiError::model_not_allowed(&parsed.request.model));
     }
-    let (client, _) = shared
-        .client_for(&record)
-        .map_err(ApiError::store_unavailable)?;
-    Ok(Call {
-        key_id: record.id,
-        client,
-        parsed,
-    })
+    Call::new(shared, &record, parsed).map_err(ApiError::store_unavailable)
 }
 
 impl Call {
-    async fn run(self, shared: Arc<Shared>, started: Instant) -> Response {
-        let Call {
-            key_id,
+    /// The call of `record`'s key, with the client scoped to it.
+    fn new(
+        shared: &Shared,
+        record: &KeyRecord,
+        parsed: Parsed,
+    ) -> Result<(Call, ChatRequest), budgetllm::core::BudgetError> {
+        let (client, _) = shared.client_for(record)?;
+        let call = Call {
+            key_id: record.id.clone(),
             client,
-            parsed,
-        } = self;
-        let model = parsed.request.model.clone();
-        let completions = client.chat();
+            model: parsed.request.model.clone(),
+            stream: parsed.stream,
+            include_usage: parsed.include_usage,
+        };
+        Ok((call, parsed.request))
+    }
+
+    /// Sends the request once `check` says it may (see
+    /// [`create_checked`](budgetllm::Completions::create_checked)).
+    async fn send(&self, request: ChatRequest, check: impl Future<Output = bool> + Send) -> Sent {
+        let completions = self.client.chat();
         let completions = completions.completions();
         let call_started = Instant::now();
-        if parsed.stream {
-            let created = completions.create_stream(parsed.request).await;
-            let in_call = call_started.elapsed();
-            shared
-                .metrics
-                .overhead(started.elapsed().saturating_sub(in_call));
-            let stream = match created {
-                Ok(stream) => stream,
-                Err(error) => return ApiError::from_call(&error, &key_id).into_response(),
-            };
-            let remaining = stream.remaining_cents();
-            let call = StreamCall {
-                shared: Arc::clone(&shared),
-                key_id,
-                model,
-                include_usage: parsed.include_usage,
-            };
-            let mut response = sse_response(stream, call);
-            set_header(&mut response, REMAINING_HEADER, remaining);
-            return response;
-        }
-        let answered = completions.create(parsed.request).await;
-        let in_call = call_started.elapsed();
-        let completion = match answered {
-            Ok(completion) => completion,
-            Err(error) => {
-                shared
-                    .metrics
-                    .overhead(started.elapsed().saturating_sub(in_call));
-                return ApiError::from_call(&error, &key_id).into_response();
-            }
+        let answered = if self.stream {
+            completions
+                .create_stream_checked(request, check)
+                .await
+                .map(Answered::Streamed)
+        } else {
+            completions
+                .create_checked(request, check)
+                .await
+                .map(|completion| Answered::Whole(Box::new(completion)))
         };
-        record_answer(
-            &shared,
-            &key_id,
-            &model,
-            completion.cache_hit,
-            completion.cost_cents,
-            &completion.usage,
-        );
-        let mut response = Json(&completion).into_response();
-        set_header(&mut response, COST_HEADER, Some(completion.cost_cents));
-        response.headers_mut().insert(
-            CACHE_HEADER,
-            HeaderValue::from_static(if completion.cache_hit { "hit" } else { "miss" }),
-        );
-        set_header(&mut response, REMAINING_HEADER, completion.remaining_cents);
+        Sent {
+            answered,
+            in_call: call_started.elapsed(),
+        }
+    }
+
+    /// The response to the client, with the gateway's own time counted in the metrics.
+    fn respond(self, shared: &Arc<Shared>, sent: Sent, started: Instant) -> Response {
+        let response = self.response(shared, sent.answered);
         shared
             .metrics
-            .overhead(started.elapsed().saturating_sub(in_call));
+            .overhead(started.elapsed().saturating_sub(sent.in_call));
         response
+    }
+
+    /// The answer, the stream or the error as the client gets it; an answer is counted in the
+    /// metrics.
+    fn response(
+        self,
+        shared: &Arc<Shared>,
+        answered: Result<Answered, budgetllm::Error>,
+    ) -> Response {
+        match answered {
+            Err(error) => ApiError::from_call(&error, &self.key_id).into_response(),
+            Ok(Answered::Streamed(stream)) => {
+                let remaining = stream.remaining_cents();
+                let call = StreamCall {
+                    shared: Arc::clone(shared),
+                    key_id: self.key_id,
+                    model: self.model,
+                    include_usage: self.include_usage,
+                };
+                let mut response = sse_response(stream, call);
+                set_header(&mut response, REMAINING_HEADER, remaining);
+                response
+            }
+            Ok(Answered::Whole(completion)) => {
+                record_answer(
+                    shared,
+                    &self.key_id,
+                    &self.model,
+                    completion.cache_hit,
+                    completion.cost_cents,
+                    &completion.usage,
+                );
+                let mut response = Json(&completion).into_response();
+                set_header(&mut response, COST_HEADER, Some(completion.cost_cents));
+                response.headers_mut().insert(
+                    CACHE_HEADER,
+                    HeaderValue::from_static(if completion.cache_hit { "hit" } else { "miss" }),
+                );
+                set_header(&mut response, REMAINING_HEADER, completion.remaining_cents);
+                response
+            }
+        }
     }
 }
 

@@ -18,7 +18,7 @@ use axum::routing::{get, post};
 
 use crate::api_error::{ApiError, Refusal};
 use crate::gateway::Shared;
-use crate::keys::KeyRecord;
+use crate::keys::{KeyError, KeyRecord};
 
 /// Every route, with metrics around each.
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
@@ -74,7 +74,13 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 /// The usable virtual key the request carries, or 401 (503 when the store cannot say).
 async fn authenticate(shared: &Shared, headers: &HeaderMap) -> Result<KeyRecord, ApiError> {
     let token = bearer(headers).ok_or_else(ApiError::invalid_api_key)?;
-    match shared.keys.authenticate(token).await {
+    authenticated(shared.keys.authenticate(token).await)
+}
+
+/// What [`Keys::authenticate`](crate::keys::Keys::authenticate) found, as a key record or
+/// the client's error: 401 for no usable key, 503 when the store could not say.
+fn authenticated(found: Result<Option<KeyRecord>, KeyError>) -> Result<KeyRecord, ApiError> {
+    match found {
         Ok(Some(record)) => Ok(record),
         Ok(None) => Err(ApiError::invalid_api_key()),
         Err(error) => Err(ApiError::from_keys(&error)),

@@ -9,4 +9,5 @@ mod common;
 mod config;
 mod errors;
 mod fleet;
+mod key_changes;
 mod ops;
